@@ -1,0 +1,296 @@
+package natsx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ErrNoMsgID is returned for a message without a message id: JetStream dedupes on it, so every
+// event we publish carries its event id.
+var ErrNoMsgID = errors.New("natsx: message id is required")
+
+// Publisher publishes to JetStream with a message id, a PRODUCER span and the trace context in
+// the message headers. It is safe for concurrent use.
+type Publisher struct {
+	js        jetstream.JetStream
+	tel       telemetry
+	tracer    trace.Tracer
+	stallWait time.Duration
+	expect    string
+
+	sent     metric.Int64Counter
+	duration metric.Float64Histogram
+}
+
+// PublisherOption configures a [Publisher].
+type PublisherOption func(*Publisher)
+
+// WithTracerProvider sets the tracer provider (default: the global one).
+func WithTracerProvider(tp trace.TracerProvider) PublisherOption {
+	return func(p *Publisher) { p.tel.tp = tp }
+}
+
+// WithMeterProvider sets the meter provider (default: the global one).
+func WithMeterProvider(mp metric.MeterProvider) PublisherOption {
+	return func(p *Publisher) { p.tel.mp = mp }
+}
+
+// WithPropagator sets the propagator that writes trace headers (default: the global one).
+func WithPropagator(prop propagation.TextMapPropagator) PublisherOption {
+	return func(p *Publisher) { p.tel.prop = prop }
+}
+
+// WithExpectStream makes the server reject a publish whose subject is not stored by the named
+// stream, catching a subject captured by the wrong stream after a topology change.
+func WithExpectStream(stream string) PublisherOption {
+	return func(p *Publisher) { p.expect = stream }
+}
+
+// WithStallWait bounds how long PublishBatch waits for room when the connection already has
+// the maximum of asynchronous publishes in flight (4,000 by default). Default 2s.
+func WithStallWait(d time.Duration) PublisherOption {
+	return func(p *Publisher) { p.stallWait = d }
+}
+
+// NewPublisher returns a Publisher on js.
+func NewPublisher(js jetstream.JetStream, opts ...PublisherOption) *Publisher {
+	p := &Publisher{js: js, stallWait: 2 * time.Second}
+	for _, o := range opts {
+		o(p)
+	}
+	p.tracer = p.tel.tracer()
+	m := p.tel.meter()
+	// Instrument creation only fails on an invalid name or unit, which these are not; the
+	// returned instrument is then a no-op, never nil.
+	p.sent, _ = m.Int64Counter("messaging.client.sent.messages",
+		metric.WithUnit("{message}"),
+		metric.WithDescription("Number of messages producer attempted to send to the broker."))
+	p.duration, _ = m.Float64Histogram("messaging.client.operation.duration",
+		metric.WithUnit("s"),
+		metric.WithDescription("Duration of messaging operation initiated by a producer or consumer client."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	return p
+}
+
+// Publish stores data on subject with the given message id and waits for the stream's ack.
+//
+// The server dedupes on msgID within the stream's Duplicates window: a re-send returns an ack
+// with Duplicate set and stores nothing. hdr is copied, not modified; the trace context of ctx
+// is added to the copy. When ctx carries no span (an outbox relay running in the background)
+// and hdr already carries a trace context, the PRODUCER span continues that one.
+func (p *Publisher) Publish(ctx context.Context, subject, msgID string, data []byte, hdr nats.Header) (*jetstream.PubAck, error) {
+	if msgID == "" {
+		return nil, fmt.Errorf("publish %s: %w", subject, ErrNoMsgID)
+	}
+	start := time.Now()
+	ctx, span := p.startSpan(ctx, subject, msgID, data, hdr)
+	defer span.End()
+	ack, err := p.js.PublishMsg(ctx, p.message(ctx, subject, data, hdr), p.pubOpts(msgID)...)
+	p.finish(ctx, span, subject, start, ack, err)
+	if err != nil {
+		return nil, fmt.Errorf("natsx: publish %s (msg id %s): %w", subject, msgID, err)
+	}
+	return ack, nil
+}
+
+// Msg is one message of a batch for [Publisher.PublishBatch].
+type Msg struct {
+	Subject string
+	MsgID   string
+	Data    []byte
+	Header  nats.Header
+}
+
+// BatchError reports the messages of a batch that were not published. Errs has one entry per
+// message of the batch, in order, nil for a message that was stored (or was a duplicate).
+type BatchError struct {
+	Errs []error
+}
+
+// Failed returns the indexes of the messages that were not published.
+func (e *BatchError) Failed() []int {
+	var idx []int
+	for i, err := range e.Errs {
+		if err != nil {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+func (e *BatchError) Error() string {
+	failed := e.Failed()
+	if len(failed) == 0 {
+		return "natsx: batch published"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "natsx: %d of %d messages not published", len(failed), len(e.Errs))
+	for n, i := range failed {
+		if n == 3 {
+			b.WriteString("; ...")
+			break
+		}
+		fmt.Fprintf(&b, "; [%d]: %v", i, e.Errs[i])
+	}
+	return b.String()
+}
+
+// Unwrap returns the errors of the failed messages, for errors.Is and errors.As.
+func (e *BatchError) Unwrap() []error {
+	var errs []error
+	for _, err := range e.Errs {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// PublishBatch publishes msgs asynchronously (all sent before any ack is awaited) and waits for
+// every ack, so a batch of a thousand events costs about one round trip rather than a thousand.
+//
+// acks[i] is the ack of msgs[i], nil when it failed. If any failed, the error is a
+// *BatchError whose Errs[i] is the error of msgs[i]; the caller maps those to its batch
+// indexes and can re-send just those with the same ids (dedupe makes that safe). When ctx ends
+// before every ack arrived, the messages still waiting get ctx's error, though the server may
+// have stored them. Each message gets its own PRODUCER span, as with [Publisher.Publish].
+func (p *Publisher) PublishBatch(ctx context.Context, msgs []Msg) ([]*jetstream.PubAck, error) {
+	type pending struct {
+		ctx    context.Context
+		span   trace.Span
+		start  time.Time
+		future jetstream.PubAckFuture
+	}
+	acks := make([]*jetstream.PubAck, len(msgs))
+	errs := make([]error, len(msgs))
+	inflight := make([]pending, len(msgs))
+	failed := false
+
+	for i, m := range msgs {
+		if err := ctx.Err(); err != nil {
+			errs[i], failed = err, true
+			continue
+		}
+		if m.MsgID == "" {
+			errs[i], failed = fmt.Errorf("publish %s: %w", m.Subject, ErrNoMsgID), true
+			continue
+		}
+		start := time.Now()
+		sctx, span := p.startSpan(ctx, m.Subject, m.MsgID, m.Data, m.Header)
+		opts := append(p.pubOpts(m.MsgID), jetstream.WithStallWait(p.stallWait))
+		f, err := p.js.PublishMsgAsync(p.message(sctx, m.Subject, m.Data, m.Header), opts...)
+		if err != nil {
+			p.finish(sctx, span, m.Subject, start, nil, err)
+			span.End()
+			errs[i], failed = err, true
+			continue
+		}
+		inflight[i] = pending{ctx: sctx, span: span, start: start, future: f}
+	}
+
+	for i, pf := range inflight {
+		if pf.future == nil {
+			continue
+		}
+		var err error
+		select {
+		case ack := <-pf.future.Ok():
+			acks[i] = ack
+		case err = <-pf.future.Err():
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		p.finish(pf.ctx, pf.span, msgs[i].Subject, pf.start, acks[i], err)
+		pf.span.End()
+		if err != nil {
+			errs[i], failed = err, true
+		}
+	}
+	if failed {
+		return acks, &BatchError{Errs: errs}
+	}
+	return acks, nil
+}
+
+func (p *Publisher) pubOpts(msgID string) []jetstream.PublishOpt {
+	opts := []jetstream.PublishOpt{jetstream.WithMsgID(msgID)}
+	if p.expect != "" {
+		opts = append(opts, jetstream.WithExpectStream(p.expect))
+	}
+	return opts
+}
+
+// message builds the NATS message: a copy of hdr with the trace context of ctx.
+func (p *Publisher) message(ctx context.Context, subject string, data []byte, hdr nats.Header) *nats.Msg {
+	h := make(nats.Header, len(hdr)+3)
+	for k, v := range hdr {
+		h[k] = v
+	}
+	p.tel.propagator().Inject(ctx, HeaderCarrier(h))
+	return &nats.Msg{Subject: subject, Data: data, Header: h}
+}
+
+func (p *Publisher) startSpan(ctx context.Context, subject, msgID string, data []byte, hdr nats.Header) (context.Context, trace.Span) {
+	if !trace.SpanContextFromContext(ctx).IsValid() && hdr != nil {
+		ctx = p.tel.propagator().Extract(ctx, HeaderCarrier(hdr))
+	}
+	return p.tracer.Start(ctx, "send "+subject,
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			attrSystem, attrOpSend, attrOpNameSend,
+			semconv.MessagingDestinationName(subject),
+			semconv.MessagingMessageID(msgID),
+			semconv.MessagingMessageBodySize(len(data)),
+		))
+}
+
+// finish records the outcome of one publish on its span and in the metrics.
+func (p *Publisher) finish(ctx context.Context, span trace.Span, subject string, start time.Time, ack *jetstream.PubAck, err error) {
+	attrs := []attribute.KeyValue{attrSystem, attrOpNameSend, semconv.MessagingDestinationName(subject)}
+	if err != nil {
+		et := semconv.ErrorTypeKey.String(publishErrorType(err))
+		attrs = append(attrs, et)
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		span.SetAttributes(et)
+	} else if ack != nil {
+		span.SetAttributes(keyStream.String(ack.Stream), keyStreamSeq.Int64(int64(ack.Sequence)),
+			keyDuplicate.Bool(ack.Duplicate))
+	}
+	set := metric.WithAttributes(attrs...)
+	p.sent.Add(ctx, 1, set)
+	p.duration.Record(ctx, time.Since(start).Seconds(), set)
+}
+
+// publishErrorType is a low-cardinality error.type for a failed publish.
+func publishErrorType(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout),
+		errors.Is(err, jetstream.ErrAsyncPublishTimeout):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders):
+		return "no_stream"
+	case errors.Is(err, jetstream.ErrTooManyStalledMsgs):
+		return "stalled"
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return "api_" + strconv.Itoa(int(apiErr.ErrorCode))
+	}
+	return "_OTHER"
+}

@@ -1,0 +1,541 @@
+package natsx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Message is one delivery of a JetStream message to a [Handler]. Handlers read it and never
+// settle it: the [Subscriber] acks, naks or terminates from the handler's result.
+type Message struct {
+	Subject string
+	Data    []byte
+	Header  nats.Header
+	// MsgID is the Nats-Msg-Id the producer set: the event id, the key that makes a handler
+	// idempotent.
+	MsgID    string
+	Stream   string
+	Consumer string
+	// StreamSeq is the message's sequence in the stream; ConsumerSeq counts deliveries on the
+	// consumer, redeliveries included.
+	StreamSeq   uint64
+	ConsumerSeq uint64
+	// NumDelivered is 1 on the first delivery and grows with each redelivery.
+	NumDelivered uint64
+	// NumPending is how many messages matching the consumer were not yet delivered.
+	NumPending uint64
+	// Published is when the stream stored the message; Received when this delivery reached
+	// the subscriber.
+	Published time.Time
+	Received  time.Time
+}
+
+// Handler processes one message. Its result decides what happens to the message:
+//
+//   - nil: Ack.
+//   - an error from [Permanent], or matching [ErrDecode]: TermWithReason, never redelivered.
+//   - an error from [Retry]: NakWithDelay with the requested delay.
+//   - any other error (transient): NakWithDelay with the subscriber's [Backoff] for the
+//     delivery count, until the consumer's MaxDeliver.
+//   - a panic: recovered, logged with its stack, Nak (redelivered at once, MaxDeliver bounds it).
+//
+// ctx carries the CONSUMER span (a child of the producer's span), so logs written with it
+// carry the trace id. ctx is not cancelled when the subscriber starts draining; it is cancelled
+// when the drain timeout or the handler timeout expires.
+type Handler func(ctx context.Context, m *Message) error
+
+// SubscriberOptions configures a [Subscriber]. The zero value works.
+type SubscriberOptions struct {
+	// Workers is how many handlers run at once (default 1).
+	Workers int
+	// Prefetch is how many messages wait in the client for a free worker (default Workers).
+	// Their AckWait is already running while they wait, so keep it small for slow handlers.
+	Prefetch int
+	// DrainTimeout bounds how long Run waits, after its ctx ends, for in-flight handlers
+	// (default 25s, inside Kubernetes' default 30s termination grace period).
+	DrainTimeout time.Duration
+	// HandlerTimeout bounds one handler call through its ctx, and stops the InProgress
+	// heartbeat, so a hung handler cannot hold a message for ever (default 5m).
+	HandlerTimeout time.Duration
+	// Backoff is the redelivery delay after a transient error (default DefaultBackoff).
+	Backoff Backoff
+	// DoubleAck waits for the server to confirm each ack, for handlers whose side effects
+	// must not run twice when an ack is lost. It costs a round trip per message.
+	DoubleAck bool
+
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	Propagator     propagation.TextMapPropagator
+}
+
+// ErrDrainTimeout is returned by Run when in-flight handlers did not finish within
+// SubscriberOptions.DrainTimeout; their contexts were cancelled and their messages are
+// redelivered (at once when the handler returned, after AckWait when it did not).
+var ErrDrainTimeout = errors.New("natsx: drain timed out")
+
+// Subscriber pulls messages from one durable consumer and runs a [Handler] on each with a
+// bounded pool of workers, owning the ack policy, the consumer span, logs and metrics.
+type Subscriber struct {
+	js       jetstream.JetStream
+	stream   string
+	consumer string
+	handler  Handler
+	opts     SubscriberOptions
+	log      *slog.Logger
+	tel      telemetry
+	tracer   trace.Tracer
+	running  atomic.Bool
+
+	processed metric.Int64Counter
+	duration  metric.Float64Histogram
+}
+
+// NewSubscriber returns a Subscriber for the durable consumer named consumer on stream, which
+// must exist when Run starts (declare it with [Topology.Ensure]).
+func NewSubscriber(js jetstream.JetStream, stream, consumer string, h Handler, opts SubscriberOptions) (*Subscriber, error) {
+	switch {
+	case js == nil:
+		return nil, errors.New("natsx: subscriber needs a JetStream handle")
+	case stream == "" || consumer == "":
+		return nil, errors.New("natsx: subscriber needs a stream and a consumer name")
+	case h == nil:
+		return nil, errors.New("natsx: subscriber needs a handler")
+	case opts.Workers < 0 || opts.Prefetch < 0:
+		return nil, errors.New("natsx: workers and prefetch cannot be negative")
+	}
+	if opts.Workers == 0 {
+		opts.Workers = 1
+	}
+	if opts.Prefetch == 0 {
+		opts.Prefetch = opts.Workers
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 25 * time.Second
+	}
+	if opts.HandlerTimeout <= 0 {
+		opts.HandlerTimeout = 5 * time.Minute
+	}
+	if opts.Backoff == (Backoff{}) {
+		opts.Backoff = DefaultBackoff
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Subscriber{
+		js: js, stream: stream, consumer: consumer, handler: h, opts: opts,
+		log: log.With(slog.String("messaging.consumer.group.name", consumer)),
+		tel: telemetry{tp: opts.TracerProvider, mp: opts.MeterProvider, prop: opts.Propagator},
+	}
+	s.tracer = s.tel.tracer()
+	m := s.tel.meter()
+	s.processed, _ = m.Int64Counter("messaging.client.consumed.messages",
+		metric.WithUnit("{message}"),
+		metric.WithDescription("Messages delivered to the handler, by outcome (ack, nak, term, panic)."))
+	s.duration, _ = m.Float64Histogram("messaging.process.duration",
+		metric.WithUnit("s"),
+		metric.WithDescription("Duration of processing operation."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	return s, nil
+}
+
+// runConfig is what Run learns from the consumer's info.
+type runConfig struct {
+	keepAliveEvery time.Duration
+	maxDeliver     int
+}
+
+// Run pulls and processes messages until ctx ends, then drains: it stops pulling, hands the
+// messages still buffered back to the server (Nak, so another replica takes them at once), lets
+// in-flight handlers finish within DrainTimeout and settles them, flushes the acks to the
+// server and returns nil. It returns an error when the consumer cannot be read, when consuming
+// stops on its own (consumer deleted, connection closed), or [ErrDrainTimeout].
+func (s *Subscriber) Run(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("natsx: subscriber is already running")
+	}
+	defer s.running.Store(false)
+
+	cons, err := s.js.Consumer(ctx, s.stream, s.consumer)
+	if err != nil {
+		return fmt.Errorf("natsx: consumer %q on stream %q: %w", s.consumer, s.stream, err)
+	}
+	rc := configFrom(cons.CachedInfo())
+	iter, err := cons.Messages(jetstream.PullMaxMessages(s.opts.Prefetch))
+	if err != nil {
+		return fmt.Errorf("natsx: consume %q on stream %q: %w", s.consumer, s.stream, err)
+	}
+	stopDrainHook := context.AfterFunc(ctx, iter.Drain)
+	defer stopDrainHook()
+
+	// Handlers outlive ctx while draining; cancelHandlers ends them at the drain timeout.
+	handlerBase, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHandlers()
+
+	s.log.InfoContext(ctx, "subscriber started", slog.String("stream", s.stream),
+		slog.Int("workers", s.opts.Workers), slog.Duration("in_progress_every", rc.keepAliveEvery))
+
+	var (
+		slots    = make(chan struct{}, s.opts.Workers)
+		wg       sync.WaitGroup
+		inflight atomic.Int64
+		lastErr  error
+		failures int
+	)
+	for {
+		acquired := false
+		select {
+		case slots <- struct{}{}:
+			acquired = true
+		case <-ctx.Done():
+		}
+		msg, err := iter.Next()
+		if err != nil {
+			if acquired {
+				<-slots
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				break
+			}
+			lastErr = err
+			failures++
+			if ctx.Err() == nil {
+				s.log.WarnContext(ctx, "pulling messages failed", slog.String("stream", s.stream), slog.Any("error", err))
+				pause(ctx, min(time.Duration(failures)*100*time.Millisecond, 2*time.Second))
+			}
+			continue
+		}
+		failures = 0
+		if ctx.Err() != nil {
+			// Draining: a message still buffered is handed back rather than started.
+			if acquired {
+				<-slots
+			}
+			_ = msg.Nak()
+			continue
+		}
+		wg.Add(1)
+		inflight.Add(1)
+		go func() {
+			defer wg.Done()
+			defer inflight.Add(-1)
+			defer func() { <-slots }()
+			s.process(handlerBase, msg, rc)
+		}()
+	}
+
+	drainErr := s.wait(&wg, &inflight, cancelHandlers)
+	if nc := s.js.Conn(); nc != nil && !nc.IsClosed() {
+		if err := nc.FlushTimeout(5 * time.Second); err != nil {
+			s.log.WarnContext(ctx, "flushing acks failed", slog.Any("error", err))
+		}
+	}
+	if ctx.Err() == nil {
+		// Consuming stopped without being asked to: the consumer was deleted or the
+		// connection closed. The service should stop (and restart) rather than idle.
+		return errors.Join(fmt.Errorf("natsx: consuming %q on stream %q stopped: %w", s.consumer, s.stream,
+			errFirst(lastErr, jetstream.ErrMsgIteratorClosed)), drainErr)
+	}
+	s.log.InfoContext(ctx, "subscriber drained", slog.String("stream", s.stream))
+	return drainErr
+}
+
+// wait waits for in-flight handlers for up to DrainTimeout, then cancels their contexts and
+// gives them one more second to return and settle their messages.
+func (s *Subscriber) wait(wg *sync.WaitGroup, inflight *atomic.Int64, cancelHandlers context.CancelFunc) error {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(s.opts.DrainTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-timer.C:
+	}
+	cancelHandlers()
+	timer.Reset(min(s.opts.DrainTimeout, time.Second))
+	select {
+	case <-done:
+		return fmt.Errorf("%w after %s: in-flight handlers were cancelled", ErrDrainTimeout, s.opts.DrainTimeout)
+	case <-timer.C:
+		return fmt.Errorf("%w after %s: %d handlers still running", ErrDrainTimeout, s.opts.DrainTimeout, inflight.Load())
+	}
+}
+
+func configFrom(info *jetstream.ConsumerInfo) runConfig {
+	var rc runConfig
+	if info == nil {
+		return rc
+	}
+	ackWait := info.Config.AckWait
+	for _, d := range info.Config.BackOff {
+		if d > 0 && (ackWait <= 0 || d < ackWait) {
+			ackWait = d
+		}
+	}
+	if ackWait > 0 {
+		rc.keepAliveEvery = ackWait / 3
+	}
+	rc.maxDeliver = info.Config.MaxDeliver
+	return rc
+}
+
+// process runs the handler on one message inside a CONSUMER span and settles the message.
+func (s *Subscriber) process(base context.Context, msg jetstream.Msg, rc runConfig) {
+	received := time.Now()
+	meta, err := msg.Metadata()
+	if err != nil {
+		s.log.ErrorContext(base, "terminating a message without JetStream metadata",
+			slog.String("subject", msg.Subject()), slog.Any("error", err))
+		_ = msg.TermWithReason("no jetstream metadata")
+		return
+	}
+	m := &Message{
+		Subject: msg.Subject(), Data: msg.Data(), Header: msg.Headers(),
+		MsgID:  msg.Headers().Get(jetstream.MsgIDHeader),
+		Stream: meta.Stream, Consumer: meta.Consumer,
+		StreamSeq: meta.Sequence.Stream, ConsumerSeq: meta.Sequence.Consumer,
+		NumDelivered: meta.NumDelivered, NumPending: meta.NumPending,
+		Published: meta.Timestamp, Received: received,
+	}
+
+	parent := Extract(base, m.Header, s.tel.propagator())
+	startOpts := []trace.SpanStartOption{
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithTimestamp(received),
+		trace.WithAttributes(
+			attrSystem, attrOpProcess, attrOpNameProc,
+			semconv.MessagingDestinationName(m.Subject),
+			semconv.MessagingConsumerGroupName(s.consumer),
+			semconv.MessagingMessageID(m.MsgID),
+			semconv.MessagingMessageBodySize(len(m.Data)),
+			keyDeliveryCount.Int64(int64(m.NumDelivered)),
+			keyStream.String(m.Stream),
+			keyStreamSeq.Int64(int64(m.StreamSeq)),
+		),
+	}
+	if sc := trace.SpanContextFromContext(parent); sc.IsValid() {
+		startOpts = append(startOpts, trace.WithLinks(trace.Link{SpanContext: sc}))
+	}
+	ctx, span := s.tracer.Start(parent, "process "+m.Subject, startOpts...)
+	defer span.End()
+
+	hctx, cancel := context.WithTimeout(ctx, s.opts.HandlerTimeout)
+	stopKeepAlive := s.keepAlive(hctx, msg, rc.keepAliveEvery)
+	herr := s.call(hctx, m)
+	stopKeepAlive()
+	cancel()
+
+	outcome := s.settle(ctx, span, msg, m, herr, rc, base.Err() != nil)
+	attrs := []attribute.KeyValue{
+		attrSystem, attrOpNameProc,
+		semconv.MessagingDestinationName(m.Subject),
+		semconv.MessagingConsumerGroupName(s.consumer),
+		keyOutcome.String(outcome),
+	}
+	if herr != nil {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(errorType(herr)))
+	}
+	set := metric.WithAttributes(attrs...)
+	s.processed.Add(ctx, 1, set)
+	s.duration.Record(ctx, time.Since(received).Seconds(), set)
+}
+
+// keepAlive sends InProgress every interval until stopped or ctx ends, so the server does not
+// redeliver a message whose handler is still working. The returned func stops it and waits, so
+// no InProgress follows the ack.
+func (s *Subscriber) keepAlive(ctx context.Context, msg jetstream.Msg, every time.Duration) (stop func()) {
+	if every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := msg.InProgress(); err != nil {
+					s.log.WarnContext(ctx, "extending ack deadline failed", slog.Any("error", err))
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// panicError carries a recovered panic and the stack it happened on.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.value) }
+
+// call runs the handler, turning a panic into a *panicError.
+func (s *Subscriber) call(ctx context.Context, m *Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{value: r, stack: debug.Stack()}
+		}
+	}()
+	return s.handler(ctx, m)
+}
+
+// Outcomes of processing, the values of the "outcome" metric attribute.
+const (
+	outcomeAck   = "ack"
+	outcomeNak   = "nak"
+	outcomeTerm  = "term"
+	outcomePanic = "panic"
+)
+
+// settle acks, naks or terminates msg according to the handler's error, and records the
+// outcome on the span and in the log.
+func (s *Subscriber) settle(ctx context.Context, span trace.Span, msg jetstream.Msg, m *Message, herr error, rc runConfig, cutShort bool) string {
+	attrs := []slog.Attr{
+		slog.String("subject", m.Subject), slog.String("stream", m.Stream),
+		slog.Uint64("stream_seq", m.StreamSeq), slog.String("msg_id", m.MsgID),
+		slog.Uint64("delivered", m.NumDelivered),
+	}
+	if herr != nil {
+		span.RecordError(herr)
+		span.SetStatus(codes.Error, herr.Error())
+		span.SetAttributes(semconv.ErrorTypeKey.String(errorType(herr)))
+		attrs = append(attrs, slog.Any("error", herr))
+	}
+
+	var (
+		outcome string
+		ackErr  error
+	)
+	var pe *panicError
+	switch {
+	case errors.As(herr, &pe):
+		outcome = outcomePanic
+		ackErr = msg.Nak()
+		s.log.LogAttrs(ctx, slog.LevelError, "handler panicked; message will be redelivered",
+			append(attrs, slog.String("stack", string(pe.stack)))...)
+	case herr == nil:
+		outcome = outcomeAck
+		if s.opts.DoubleAck {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			ackErr = msg.DoubleAck(actx)
+			cancel()
+		} else {
+			ackErr = msg.Ack()
+		}
+	case IsPermanent(herr):
+		outcome = outcomeTerm
+		ackErr = msg.TermWithReason(termReason(herr))
+		s.log.LogAttrs(ctx, slog.LevelWarn, "message terminated: permanent error", attrs...)
+	default:
+		outcome = outcomeNak
+		delay, requested := RetryAfter(herr)
+		switch {
+		case requested:
+		case cutShort && errors.Is(herr, context.Canceled):
+			delay = 0 // cut short by the drain timeout: let another replica take it at once
+		default:
+			delay = s.opts.Backoff.Delay(m.NumDelivered)
+		}
+		if delay > 0 {
+			ackErr = msg.NakWithDelay(delay)
+		} else {
+			ackErr = msg.Nak()
+		}
+		attrs = append(attrs, slog.Duration("retry_in", delay))
+		if rc.maxDeliver > 0 && m.NumDelivered >= uint64(rc.maxDeliver) {
+			s.log.LogAttrs(ctx, slog.LevelError, "last delivery failed; message exhausted MaxDeliver", attrs...)
+		} else {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "handler failed; message will be redelivered", attrs...)
+		}
+	}
+	if ackErr != nil {
+		span.AddEvent("settle failed", trace.WithAttributes(attribute.String("error", ackErr.Error())))
+		s.log.LogAttrs(ctx, slog.LevelError, "settling message failed",
+			append(attrs, slog.String("outcome", outcome), slog.Any("settle_error", ackErr))...)
+	}
+	span.SetAttributes(keyOutcome.String(outcome))
+	return outcome
+}
+
+// termReason is the reason sent with Term; the server puts it in the TERMINATED advisory.
+func termReason(err error) string {
+	const maxLen = 256
+	r := err.Error()
+	if len(r) > maxLen {
+		r = strings.ToValidUTF8(r[:maxLen], "")
+	}
+	return r
+}
+
+// errorType is a low-cardinality error.type for a failed handler.
+func errorType(err error) string {
+	var pe *panicError
+	switch {
+	case errors.As(err, &pe):
+		return "panic"
+	case errors.Is(err, ErrDecode):
+		return "decode"
+	case IsPermanent(err):
+		return "permanent"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	if _, ok := RetryAfter(err); ok {
+		return "retry"
+	}
+	return "transient"
+}
+
+// pause waits for d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// errFirst returns the first non-nil error.
+func errFirst(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+// Package scheduling is the scheduling service: routes, departures, slot capacity, bookings
+// and ETAs. It consumes tracking milestones and publishes schedule.v1.* on the SCHEDULE stream.
+package scheduling
+
+import (
+	"context"
+	_ "embed"
+
+	"github.com/scodalabs/scoda/pkg/app"
+	"github.com/scodalabs/scoda/pkg/events"
+	"github.com/scodalabs/scoda/pkg/natsx"
+	"github.com/scodalabs/scoda/services/scheduling/migrations"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// Name is the service's name: its process, schema and NATS client name.
+const Name = "scheduling"
+
+// MilestonesConsumer reads container events from tracking.
+var MilestonesConsumer = natsx.Consumer{
+	Stream: events.StreamTracking,
+	Config: natsx.DurableConsumer("scheduling-tracking", []string{events.FilterContainer},
+		natsx.WithDescription("scheduling: container milestones -> booking status and ETAs")),
+}
+
+// Service describes the scheduling service to the runtime.
+func Service(version string) app.Service {
+	return app.Service{
+		Name:        Name,
+		Version:     version,
+		DefaultAddr: ":8082",
+		Migrations:  migrations.FS,
+		OpenAPI:     openAPI,
+		Consumers:   []natsx.Consumer{MilestonesConsumer},
+		Build: func(_ context.Context, d *app.Deps) ([]app.Worker, error) {
+			milestones, err := app.EventConsumer(d, MilestonesConsumer, 4, nil)
+			if err != nil {
+				return nil, err
+			}
+			return []app.Worker{milestones}, nil
+		},
+	}
+}
