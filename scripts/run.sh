@@ -39,7 +39,7 @@ export SCODA_ENV=${SCODA_ENV:-local}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/scoda?sslmode=disable}
 for s in "${services[@]}"; do
   label=$(printf '%-12s' "$s")
-  HTTP_ADDR="127.0.0.1:${port[$s]}" "$bin/$s" > >(sed -u "s/^/$label| /") 2>&1 &
+  HTTP_ADDR="127.0.0.1:${port[$s]}" "$bin/$s" > >(trap '' INT TERM; exec sed -u "s/^/$label| /") 2>&1 &
   pids+=($!)
 done
 

@@ -235,12 +235,8 @@ func Topology(cfg Config, consumers []natsx.Consumer) natsx.Topology {
 func Handler(log *slog.Logger, metrics http.Handler, hc *health.Checker, doc []byte, v *auth.Verifier, api *Mux) http.Handler {
 	apiHandler := kitx.RequestID(kitx.AccessLog(log)(kitx.Recover(log)(kitx.Authenticate(v)(kitx.ProblemMux(api.ServeMux)))))
 	traced := otelhttp.NewHandler(apiHandler, "http.server",
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-			if r.Pattern != "" {
-				return r.Pattern
-			}
-			return r.Method
-		}))
+		// Named by method until kitx.ProblemMux renames the span after the matched route.
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", health.Liveness)

@@ -8,8 +8,8 @@ import (
 	"github.com/scodalabs/scoda/pkg/apidocs"
 )
 
-// commonOpenAPI documents the routes and shared components every service has; each service's
-// own document is merged over it, so shared schemas (Problem, FieldError) are defined once.
+// commonOpenAPI documents the routes and shared components every service has; it is merged
+// into each service's own document (whose info and servers win), so shared schemas (Problem, FieldError) are defined once.
 //
 //go:embed openapi_common.json
 var commonOpenAPI []byte
@@ -22,7 +22,7 @@ func openAPIDocument(own []byte) ([]byte, error) {
 	if len(own) == 0 {
 		return commonOpenAPI, nil
 	}
-	doc, err := apidocs.Merge(commonOpenAPI, own)
+	doc, err := apidocs.Merge(own, commonOpenAPI)
 	if err != nil {
 		return nil, fmt.Errorf("openapi: %w", err)
 	}

@@ -119,6 +119,7 @@ func ProblemMux(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
+			setRoute(r, pattern)
 			mux.ServeHTTP(w, r)
 			return
 		}
@@ -130,6 +131,20 @@ func ProblemMux(mux *http.ServeMux) http.Handler {
 		}
 		WriteProblem(r.Context(), w, StatusProblem(probe.status))
 	})
+}
+
+type routeKey struct{}
+
+// setRoute names the matched route where the outer middleware can see it: the access log (through
+// a holder it put in the context), the server span's name and its http.route attribute.
+func setRoute(r *http.Request, pattern string) {
+	if holder, ok := r.Context().Value(routeKey{}).(*string); ok {
+		*holder = pattern
+	}
+	span := trace.SpanFromContext(r.Context())
+	span.SetName(pattern)
+	_, path, _ := strings.Cut(pattern, " ")
+	span.SetAttributes(attribute.String("http.route", path))
 }
 
 type statusProbe struct {
@@ -181,13 +196,14 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			rec := &statusRecorder{ResponseWriter: w}
-			next.ServeHTTP(rec, r)
+			route := new(string)
+			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, route)))
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelError
 			}
 			log.Log(r.Context(), level, "http request",
-				"method", r.Method, "route", r.Pattern, "path", r.URL.Path, "status", rec.status, "bytes", rec.bytes,
+				"method", r.Method, "route", *route, "path", r.URL.Path, "status", rec.status, "bytes", rec.bytes,
 				"duration_ms", float64(time.Since(start).Microseconds())/1000, "request_id", w.Header().Get(RequestIDHeader))
 		})
 	}

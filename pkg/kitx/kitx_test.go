@@ -184,3 +184,25 @@ func TestUnsupportedMediaType(t *testing.T) {
 		t.Fatalf("status = %d for %v", p.Status, err)
 	}
 }
+
+func TestAccessLogNamesTheRoute(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/containers/{containerNo}", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	h := kitx.AccessLog(log)(kitx.ProblemMux(mux))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/containers/CSQU3054383", nil))
+	var line struct {
+		Route  string `json:"route"`
+		Path   string `json:"path"`
+		Status int    `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(buf.String()), &line); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	if line.Route != "GET /v1/containers/{containerNo}" || line.Status != http.StatusNoContent || line.Path != "/v1/containers/CSQU3054383" {
+		t.Fatalf("access log = %+v", line)
+	}
+}

@@ -64,8 +64,9 @@ type Handler func(ctx context.Context, m *Message) error
 type SubscriberOptions struct {
 	// Workers is how many handlers run at once (default 1).
 	Workers int
-	// Prefetch is how many messages wait in the client for a free worker (default Workers).
-	// Their AckWait is already running while they wait, so keep it small for slow handlers.
+	// Prefetch is how many messages the client buffers for the workers (default Workers, at
+	// least 2: a pull request left partly open keeps redeliveries flowing without a new
+	// request). Their AckWait runs while they wait, so keep it small for slow handlers.
 	Prefetch int
 	// DrainTimeout bounds how long Run waits, after its ctx ends, for in-flight handlers
 	// (default 25s, inside Kubernetes' default 30s termination grace period).
@@ -124,7 +125,7 @@ func NewSubscriber(js jetstream.JetStream, stream, consumer string, h Handler, o
 		opts.Workers = 1
 	}
 	if opts.Prefetch == 0 {
-		opts.Prefetch = opts.Workers
+		opts.Prefetch = max(opts.Workers, 2)
 	}
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 25 * time.Second
@@ -156,6 +157,14 @@ func NewSubscriber(js jetstream.JetStream, stream, consumer string, h Handler, o
 	return s, nil
 }
 
+// pullHeartbeat is the idle heartbeat asked of the server on each pull request. The client
+// re-issues its pull request when two heartbeats are missed, and that is also what recovers
+// from a known client race: a pull request the client believes outstanding after its reply was
+// already consumed (checkPending skipped while fetchInProgress; nats.go PR #2090, seen here with
+// Prefetch 1), which otherwise stalls the consumer for the 30s pull expiry. Two seconds bounds
+// such a stall to about four, for one small status message per idle period.
+const pullHeartbeat = 2 * time.Second
+
 // runConfig is what Run learns from the consumer's info.
 type runConfig struct {
 	keepAliveEvery time.Duration
@@ -178,7 +187,11 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		return fmt.Errorf("natsx: consumer %q on stream %q: %w", s.consumer, s.stream, err)
 	}
 	rc := configFrom(cons.CachedInfo())
-	iter, err := cons.Messages(jetstream.PullMaxMessages(s.opts.Prefetch))
+	iter, err := cons.Messages(
+		jetstream.PullMaxMessages(s.opts.Prefetch),
+		jetstream.PullHeartbeat(pullHeartbeat),
+		jetstream.WithMessagesErrOnMissingHeartbeat(false),
+	)
 	if err != nil {
 		return fmt.Errorf("natsx: consume %q on stream %q: %w", s.consumer, s.stream, err)
 	}

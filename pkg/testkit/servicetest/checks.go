@@ -143,6 +143,21 @@ func CheckOpenAPI(t *testing.T, h *Harness) {
 		}
 	}
 
+	// The document says which routes need a token, and it says what the server does.
+	public := app.PublicRoutes()
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			sec := doc.Security
+			if op.Security != nil {
+				sec = *op.Security
+			}
+			needsToken := len(sec) > 0
+			if isPublic := slices.Contains(public, method+" "+path); needsToken == isPublic {
+				t.Errorf("%s %s: documented as needing a token = %v, but public = %v", method, path, needsToken, isPublic)
+			}
+		}
+	}
+
 	// Responses agree with the schemas, for operations that take no parameters.
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
