@@ -36,7 +36,9 @@ trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
 export SCODA_ENV=${SCODA_ENV:-local}
-export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/scoda?sslmode=disable}
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:${PG_PORT:-5432}/scoda?sslmode=disable}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-6379}/0}
+export NATS_URL=${NATS_URL:-nats://127.0.0.1:${NATS_PORT:-4222}}
 for s in "${services[@]}"; do
   label=$(printf '%-12s' "$s")
   HTTP_ADDR="127.0.0.1:${port[$s]}" "$bin/$s" > >(trap '' INT TERM; exec sed -u "s/^/$label| /") 2>&1 &

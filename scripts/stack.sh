@@ -45,17 +45,20 @@ apt_install() { # package...
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
+# The Debian cluster ("15/main") configured for port $1, if any.
+os_cluster_on_port() {
+  command -v pg_lsclusters >/dev/null || return 0
+  pg_lsclusters -h 2>/dev/null | awk -v p="$1" '$3 == p {print $1 "/" $2; exit}'
+}
+
 pg_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
 postgres_up() {
   if listening "$PG_PORT"; then
     say "PostgreSQL: using the server on 127.0.0.1:$PG_PORT"
-  elif command -v pg_lsclusters >/dev/null && [ -n "$(pg_lsclusters -h 2>/dev/null)" ]; then
-    local ver
-    ver=$(pg_lsclusters -h | awk '$2 == "main" {print $1; exit}')
-    [ -n "$ver" ] || ver=$(ls /etc/postgresql | sort -V | tail -1)
-    say "PostgreSQL: starting the OS cluster $ver/main"
-    pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+  elif cluster=$(os_cluster_on_port "$PG_PORT") && [ -n "$cluster" ]; then
+    say "PostgreSQL: starting the OS cluster $cluster on port $PG_PORT"
+    pg_ctlcluster --skip-systemctl-redirect ${cluster/\// } start
     wait_port "$PG_PORT" postgres 30
   else
     [ -n "$(pg_bindir)" ] || apt_install postgresql

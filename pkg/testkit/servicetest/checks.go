@@ -51,8 +51,8 @@ func CheckOperations(t *testing.T, h *Harness) {
 		t.Errorf("GET /metrics = %d, %d bytes", resp.StatusCode, len(body))
 	}
 	resp, body = h.Do(t, http.MethodGet, "/docs", "", "")
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-		t.Errorf("GET /docs = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !bytes.Contains(body, []byte("<script")) {
+		t.Errorf("GET /docs = %d %s, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
 	}
 }
 
