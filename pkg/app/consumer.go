@@ -42,7 +42,7 @@ func EventConsumer(d *Deps, c natsx.Consumer, workers int, fn EventHandler) (Wor
 		}
 		return nil
 	}
-	sub, err := natsx.NewSubscriber(d.JetStream, c.Stream, name, h, natsx.SubscriberOptions{Workers: workers, Logger: d.Log})
+	sub, err := natsx.NewSubscriber(d.JetStream, c.Stream, name, h, natsx.SubscriberOptions{Workers: workers, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", name, err)
 	}

@@ -331,3 +331,25 @@ func isContainerNumber(s string) bool {
 	}
 	return true
 }
+
+// SubjectTemplate replaces the id token of a subject with a placeholder, giving the
+// low-cardinality name that spans and metrics use (messaging.destination.template):
+// tracking.v1.container.equipment.CSQU3054383 -> tracking.v1.container.equipment.{containerNo}.
+// Subjects without an id token are returned as they are.
+func SubjectTemplate(subject string) string {
+	tokens := strings.Split(subject, ".")
+	if len(tokens) < 4 || tokens[0] != "tracking" {
+		return subject
+	}
+	switch {
+	case tokens[2] == "container" && len(tokens) == 5:
+		tokens[4] = "{containerNo}"
+	case tokens[2] == "train" && len(tokens) == 5:
+		tokens[4] = "{trainNo}"
+	case (tokens[2] == "ingest" || tokens[2] == "deadletter") && len(tokens) == 4:
+		tokens[3] = "{source}"
+	default:
+		return subject
+	}
+	return strings.Join(tokens, ".")
+}

@@ -41,8 +41,8 @@ const (
 // reconnects, asynchronous errors (slow consumers, permission violations) and the final close
 // are logged on log. opts are applied after the defaults, so they can override them.
 //
-// Close the connection at shutdown after the subscribers have drained: nc.Drain() flushes
-// pending publishes and acks, nc.Close() drops them.
+// Close the connection last at shutdown: after every Subscriber.Run has returned (Run flushes
+// its acks) and the HTTP server has stopped (Publish and PublishBatch wait for their acks).
 func Connect(ctx context.Context, urls, clientName string, log *slog.Logger, opts ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -183,7 +183,7 @@ func (e *env) counter(t *testing.T, name string, attrs ...attribute.KeyValue) in
 		dp:
 			for _, p := range sum.DataPoints {
 				for _, a := range attrs {
-					if v, ok := p.Attributes.Value(a.Key); !ok || v.Emit() != a.Value.Emit() {
+					if v, ok := p.Attributes.Value(a.Key); !ok || v.String() != a.Value.String() {
 						continue dp
 					}
 				}

@@ -30,6 +30,7 @@ type Publisher struct {
 	tracer    trace.Tracer
 	stallWait time.Duration
 	expect    string
+	template  func(subject string) string
 
 	sent     metric.Int64Counter
 	duration metric.Float64Histogram
@@ -37,6 +38,14 @@ type Publisher struct {
 
 // PublisherOption configures a [Publisher].
 type PublisherOption func(*Publisher)
+
+// WithSubjectTemplate names subjects by a low-cardinality template (for example
+// "tracking.v1.container.equipment.{containerNo}") in span names and metric attributes, so a
+// subject with an id in it does not create a time series per id. Spans still carry the full
+// subject as messaging.destination.name.
+func WithSubjectTemplate(fn func(subject string) string) PublisherOption {
+	return func(p *Publisher) { p.template = fn }
+}
 
 // WithTracerProvider sets the tracer provider (default: the global one).
 func WithTracerProvider(tp trace.TracerProvider) PublisherOption {
@@ -67,7 +76,7 @@ func WithStallWait(d time.Duration) PublisherOption {
 
 // NewPublisher returns a Publisher on js.
 func NewPublisher(js jetstream.JetStream, opts ...PublisherOption) *Publisher {
-	p := &Publisher{js: js, stallWait: 2 * time.Second}
+	p := &Publisher{js: js, stallWait: 2 * time.Second, template: identity}
 	for _, o := range opts {
 		o(p)
 	}
@@ -247,11 +256,13 @@ func (p *Publisher) startSpan(ctx context.Context, subject, msgID string, data [
 	if !trace.SpanContextFromContext(ctx).IsValid() && hdr != nil {
 		ctx = p.tel.propagator().Extract(ctx, HeaderCarrier(hdr))
 	}
-	return p.tracer.Start(ctx, "send "+subject,
+	tmpl := p.template(subject)
+	return p.tracer.Start(ctx, "send "+tmpl,
 		trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(
 			attrSystem, attrOpSend, attrOpNameSend,
 			semconv.MessagingDestinationName(subject),
+			semconv.MessagingDestinationTemplate(tmpl),
 			semconv.MessagingMessageID(msgID),
 			semconv.MessagingMessageBodySize(len(data)),
 		))
@@ -259,7 +270,7 @@ func (p *Publisher) startSpan(ctx context.Context, subject, msgID string, data [
 
 // finish records the outcome of one publish on its span and in the metrics.
 func (p *Publisher) finish(ctx context.Context, span trace.Span, subject string, start time.Time, ack *jetstream.PubAck, err error) {
-	attrs := []attribute.KeyValue{attrSystem, attrOpNameSend, semconv.MessagingDestinationName(subject)}
+	attrs := []attribute.KeyValue{attrSystem, attrOpNameSend, semconv.MessagingDestinationTemplate(p.template(subject))}
 	if err != nil {
 		et := semconv.ErrorTypeKey.String(publishErrorType(err))
 		attrs = append(attrs, et)

@@ -80,6 +80,10 @@ type SubscriberOptions struct {
 	// must not run twice when an ack is lost. It costs a round trip per message.
 	DoubleAck bool
 
+	// SubjectTemplate names subjects by a low-cardinality template in span names and metrics
+	// (see WithSubjectTemplate); the default uses the subject as it is.
+	SubjectTemplate func(subject string) string
+
 	Logger         *slog.Logger
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
@@ -136,6 +140,9 @@ func NewSubscriber(js jetstream.JetStream, stream, consumer string, h Handler, o
 	if opts.Backoff == (Backoff{}) {
 		opts.Backoff = DefaultBackoff
 	}
+	if opts.SubjectTemplate == nil {
+		opts.SubjectTemplate = identity
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -184,6 +191,9 @@ func (s *Subscriber) Run(ctx context.Context) error {
 
 	cons, err := s.js.Consumer(ctx, s.stream, s.consumer)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // shut down before it started: nothing to drain
+		}
 		return fmt.Errorf("natsx: consumer %q on stream %q: %w", s.consumer, s.stream, err)
 	}
 	rc := configFrom(cons.CachedInfo())
@@ -203,7 +213,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	defer cancelHandlers()
 
 	s.log.InfoContext(ctx, "subscriber started", slog.String("stream", s.stream),
-		slog.Int("workers", s.opts.Workers), slog.Duration("in_progress_every", rc.keepAliveEvery))
+		slog.Int("workers", s.opts.Workers), slog.String("in_progress_every", rc.keepAliveEvery.String()))
 
 	var (
 		slots    = make(chan struct{}, s.opts.Workers)
@@ -332,6 +342,7 @@ func (s *Subscriber) process(base context.Context, msg jetstream.Msg, rc runConf
 		Published: meta.Timestamp, Received: received,
 	}
 
+	tmpl := s.opts.SubjectTemplate(m.Subject)
 	parent := Extract(base, m.Header, s.tel.propagator())
 	startOpts := []trace.SpanStartOption{
 		trace.WithSpanKind(trace.SpanKindConsumer),
@@ -339,6 +350,7 @@ func (s *Subscriber) process(base context.Context, msg jetstream.Msg, rc runConf
 		trace.WithAttributes(
 			attrSystem, attrOpProcess, attrOpNameProc,
 			semconv.MessagingDestinationName(m.Subject),
+			semconv.MessagingDestinationTemplate(tmpl),
 			semconv.MessagingConsumerGroupName(s.consumer),
 			semconv.MessagingMessageID(m.MsgID),
 			semconv.MessagingMessageBodySize(len(m.Data)),
@@ -350,7 +362,7 @@ func (s *Subscriber) process(base context.Context, msg jetstream.Msg, rc runConf
 	if sc := trace.SpanContextFromContext(parent); sc.IsValid() {
 		startOpts = append(startOpts, trace.WithLinks(trace.Link{SpanContext: sc}))
 	}
-	ctx, span := s.tracer.Start(parent, "process "+m.Subject, startOpts...)
+	ctx, span := s.tracer.Start(parent, "process "+tmpl, startOpts...)
 	defer span.End()
 
 	hctx, cancel := context.WithTimeout(ctx, s.opts.HandlerTimeout)
@@ -362,7 +374,7 @@ func (s *Subscriber) process(base context.Context, msg jetstream.Msg, rc runConf
 	outcome := s.settle(ctx, span, msg, m, herr, rc, base.Err() != nil)
 	attrs := []attribute.KeyValue{
 		attrSystem, attrOpNameProc,
-		semconv.MessagingDestinationName(m.Subject),
+		semconv.MessagingDestinationTemplate(tmpl),
 		semconv.MessagingConsumerGroupName(s.consumer),
 		keyOutcome.String(outcome),
 	}

@@ -131,7 +131,7 @@ func wantAttrs(t *testing.T, span string, attrs []attribute.KeyValue, want map[s
 	t.Helper()
 	got := make(map[string]string, len(attrs))
 	for _, a := range attrs {
-		got[string(a.Key)] = a.Value.Emit()
+		got[string(a.Key)] = a.Value.String()
 	}
 	for k, v := range want {
 		if got[k] != v {

@@ -52,7 +52,7 @@ func (h *Harness) Publish(t testing.TB, ev events.Event) {
 	hdr.Set(events.HeaderContentType, events.ContentType(ev))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := natsx.NewPublisher(js).Publish(ctx, subject, events.EventID(ev), data, hdr); err != nil {
+	if _, err := natsx.NewPublisher(js, natsx.WithSubjectTemplate(events.SubjectTemplate)).Publish(ctx, subject, events.EventID(ev), data, hdr); err != nil {
 		t.Fatalf("publish %s: %v", subject, err)
 	}
 }
