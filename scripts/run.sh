@@ -12,6 +12,16 @@ declare -A port=([tracking]=${TRACKING_PORT:-8081} [scheduling]=${SCHEDULING_POR
 
 say() { printf '[run] %s\n' "$*" >&2; }
 
+# ready PORT: /readyz answers 200 (plain bash, so a machine without curl can run this).
+ready() {
+  local status
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1 # braces: keep stderr for the rest
+  printf 'GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  read -r -t 2 _ status _ <&3 || status=
+  exec 3>&- 3<&-
+  [ "$status" = 200 ]
+}
+
 scripts/stack.sh up
 
 say "building services"
@@ -48,13 +58,13 @@ done
 say "waiting for /readyz on each service"
 for s in "${services[@]}"; do
   for ((i = 0; i < 600; i++)); do
-    if curl -fsS "http://127.0.0.1:${port[$s]}/readyz" >/dev/null 2>&1; then break; fi
+    if ready "${port[$s]}"; then break; fi
     if ! kill -0 "${pids[0]}" 2>/dev/null && ! kill -0 "${pids[1]}" 2>/dev/null && ! kill -0 "${pids[2]}" 2>/dev/null; then
       say "the services exited; see their logs above"; exit 1
     fi
     sleep 0.2
   done
-  curl -fsS "http://127.0.0.1:${port[$s]}/readyz" >/dev/null || { say "$s did not become ready"; exit 1; }
+  ready "${port[$s]}" || { say "$s did not become ready"; exit 1; }
 done
 
 shipper=$("$bin/token" -role shipper -tenant acme)
