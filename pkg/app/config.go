@@ -21,6 +21,7 @@ type Config struct {
 	DatabaseURL     string        // DATABASE_URL
 	DBSchema        string        // DB_SCHEMA: the service's own schema (default: its name)
 	RedisURL        string        // REDIS_URL
+	RedisPrefix     string        // REDIS_KEY_PREFIX: prefix of every key the service owns
 	NATSURL         string        // NATS_URL
 	StreamReplicas  int           // NATS_STREAM_REPLICAS: 1 locally, 3 on a cluster
 	JWTSecret       string        // AUTH_JWT_SECRET: HS256 secret (>= 32 bytes)
@@ -44,6 +45,7 @@ func loadConfig(name, defaultAddr string, getenv func(string) string) (Config, e
 		DatabaseURL:     e.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/scoda?sslmode=disable"),
 		DBSchema:        e.str("DB_SCHEMA", name),
 		RedisURL:        e.str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisPrefix:     e.str("REDIS_KEY_PREFIX", "scoda:"+name+":"),
 		NATSURL:         e.str("NATS_URL", "nats://127.0.0.1:4222"),
 		StreamReplicas:  e.int("NATS_STREAM_REPLICAS", 1),
 		JWTSecret:       e.str("AUTH_JWT_SECRET", ""),
@@ -75,6 +77,14 @@ func loadConfig(name, defaultAddr string, getenv func(string) string) (Config, e
 		}
 	}
 	return c, errors.Join(e.errs...)
+}
+
+// Duration reads a service-specific duration variable (e.g. TRACKING_FUTURE_HORIZON), with a
+// default; a malformed value is an error naming the variable.
+func Duration(key string, def time.Duration) (time.Duration, error) {
+	e := env{get: os.Getenv}
+	d := e.dur(key, def)
+	return d, errors.Join(e.errs...)
 }
 
 // Local tells whether this is a developer's machine or a test run.

@@ -114,8 +114,11 @@ func (e *env) subscriber(t *testing.T, js jetstream.JetStream, consumer string, 
 	return s
 }
 
+// runner is a Subscriber or a BatchSubscriber.
+type runner interface{ Run(context.Context) error }
+
 // start runs s until the returned stop is called (or the test ends) and returns Run's error.
-func start(t *testing.T, s *natsx.Subscriber) (stop func() error) {
+func start(t *testing.T, s runner) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

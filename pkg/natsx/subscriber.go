@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -44,6 +45,28 @@ type Message struct {
 	// the subscriber.
 	Published time.Time
 	Received  time.Time
+
+	prop propagation.TextMapPropagator // the subscriber's, for Context
+}
+
+// Context returns parent carrying the trace context (and baggage) the producer put in the
+// message's headers, so work done for this one message continues the message's own trace:
+//
+//	ctx, span := tracer.Start(m.Context(ctx), "project "+m.Subject)
+//
+// The result keeps parent's deadline, cancellation and values; only the span context and the
+// baggage are replaced, and only when the headers carry them (otherwise it is parent as is).
+// A [BatchHandler] uses it to give each message of a batch a span in the producer's trace; a
+// [Handler] rarely needs it, its ctx already continues that trace.
+func (m *Message) Context(parent context.Context) context.Context {
+	if m == nil || len(m.Header) == 0 {
+		return parent
+	}
+	p := m.prop
+	if p == nil {
+		p = otel.GetTextMapPropagator()
+	}
+	return p.Extract(parent, HeaderCarrier(m.Header))
 }
 
 // Handler processes one message. Its result decides what happens to the message:
@@ -176,6 +199,7 @@ const pullHeartbeat = 2 * time.Second
 type runConfig struct {
 	keepAliveEvery time.Duration
 	maxDeliver     int
+	maxAckPending  int
 }
 
 // Run pulls and processes messages until ctx ends, then drains: it stops pulling, hands the
@@ -264,7 +288,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		}()
 	}
 
-	drainErr := s.wait(&wg, &inflight, cancelHandlers)
+	drainErr := waitInFlight(&wg, &inflight, cancelHandlers, s.opts.DrainTimeout)
 	if nc := s.js.Conn(); nc != nil && !nc.IsClosed() {
 		if err := nc.FlushTimeout(5 * time.Second); err != nil {
 			s.log.WarnContext(ctx, "flushing acks failed", slog.Any("error", err))
@@ -280,15 +304,15 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	return drainErr
 }
 
-// wait waits for in-flight handlers for up to DrainTimeout, then cancels their contexts and
+// waitInFlight waits for in-flight handlers for up to timeout, then cancels their contexts and
 // gives them one more second to return and settle their messages.
-func (s *Subscriber) wait(wg *sync.WaitGroup, inflight *atomic.Int64, cancelHandlers context.CancelFunc) error {
+func waitInFlight(wg *sync.WaitGroup, inflight *atomic.Int64, cancelHandlers context.CancelFunc, timeout time.Duration) error {
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()
 		close(done)
 	}()
-	timer := time.NewTimer(s.opts.DrainTimeout)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case <-done:
@@ -296,12 +320,12 @@ func (s *Subscriber) wait(wg *sync.WaitGroup, inflight *atomic.Int64, cancelHand
 	case <-timer.C:
 	}
 	cancelHandlers()
-	timer.Reset(min(s.opts.DrainTimeout, time.Second))
+	timer.Reset(min(timeout, time.Second))
 	select {
 	case <-done:
-		return fmt.Errorf("%w after %s: in-flight handlers were cancelled", ErrDrainTimeout, s.opts.DrainTimeout)
+		return fmt.Errorf("%w after %s: in-flight handlers were cancelled", ErrDrainTimeout, timeout)
 	case <-timer.C:
-		return fmt.Errorf("%w after %s: %d handlers still running", ErrDrainTimeout, s.opts.DrainTimeout, inflight.Load())
+		return fmt.Errorf("%w after %s: %d handlers still running", ErrDrainTimeout, timeout, inflight.Load())
 	}
 }
 
@@ -320,26 +344,16 @@ func configFrom(info *jetstream.ConsumerInfo) runConfig {
 		rc.keepAliveEvery = ackWait / 3
 	}
 	rc.maxDeliver = info.Config.MaxDeliver
+	rc.maxAckPending = info.Config.MaxAckPending
 	return rc
 }
 
 // process runs the handler on one message inside a CONSUMER span and settles the message.
 func (s *Subscriber) process(base context.Context, msg jetstream.Msg, rc runConfig) {
 	received := time.Now()
-	meta, err := msg.Metadata()
-	if err != nil {
-		s.log.ErrorContext(base, "terminating a message without JetStream metadata",
-			slog.String("subject", msg.Subject()), slog.Any("error", err))
-		_ = msg.TermWithReason("no jetstream metadata")
+	m, ok := newMessage(base, s.log, msg, received, s.tel.propagator())
+	if !ok {
 		return
-	}
-	m := &Message{
-		Subject: msg.Subject(), Data: msg.Data(), Header: msg.Headers(),
-		MsgID:  msg.Headers().Get(jetstream.MsgIDHeader),
-		Stream: meta.Stream, Consumer: meta.Consumer,
-		StreamSeq: meta.Sequence.Stream, ConsumerSeq: meta.Sequence.Consumer,
-		NumDelivered: meta.NumDelivered, NumPending: meta.NumPending,
-		Published: meta.Timestamp, Received: received,
 	}
 
 	tmpl := s.opts.SubjectTemplate(m.Subject)
@@ -366,7 +380,7 @@ func (s *Subscriber) process(base context.Context, msg jetstream.Msg, rc runConf
 	defer span.End()
 
 	hctx, cancel := context.WithTimeout(ctx, s.opts.HandlerTimeout)
-	stopKeepAlive := s.keepAlive(hctx, msg, rc.keepAliveEvery)
+	stopKeepAlive := keepAlive(hctx, s.log, rc.keepAliveEvery, msg)
 	herr := s.call(hctx, m)
 	stopKeepAlive()
 	cancel()
@@ -386,11 +400,33 @@ func (s *Subscriber) process(base context.Context, msg jetstream.Msg, rc runConf
 	s.duration.Record(ctx, time.Since(received).Seconds(), set)
 }
 
-// keepAlive sends InProgress every interval until stopped or ctx ends, so the server does not
-// redeliver a message whose handler is still working. The returned func stops it and waits, so
-// no InProgress follows the ack.
-func (s *Subscriber) keepAlive(ctx context.Context, msg jetstream.Msg, every time.Duration) (stop func()) {
-	if every <= 0 {
+// newMessage reads msg into a Message. A message without JetStream metadata (not from a
+// consumer) can never be handled: it is terminated and logged, and ok is false.
+func newMessage(ctx context.Context, log *slog.Logger, msg jetstream.Msg, received time.Time, prop propagation.TextMapPropagator) (m *Message, ok bool) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		log.ErrorContext(ctx, "terminating a message without JetStream metadata",
+			slog.String("subject", msg.Subject()), slog.Any("error", err))
+		_ = msg.TermWithReason("no jetstream metadata")
+		return nil, false
+	}
+	h := msg.Headers()
+	return &Message{
+		Subject: msg.Subject(), Data: msg.Data(), Header: h,
+		MsgID:  h.Get(jetstream.MsgIDHeader),
+		Stream: meta.Stream, Consumer: meta.Consumer,
+		StreamSeq: meta.Sequence.Stream, ConsumerSeq: meta.Sequence.Consumer,
+		NumDelivered: meta.NumDelivered, NumPending: meta.NumPending,
+		Published: meta.Timestamp, Received: received,
+		prop: prop,
+	}, true
+}
+
+// keepAlive sends InProgress for every one of msgs each interval until stopped or ctx ends, so
+// the server does not redeliver messages whose handler is still working. The returned func
+// stops it and waits, so no InProgress follows the ack.
+func keepAlive(ctx context.Context, log *slog.Logger, every time.Duration, msgs ...jetstream.Msg) (stop func()) {
+	if every <= 0 || len(msgs) == 0 {
 		return func() {}
 	}
 	done := make(chan struct{})
@@ -406,8 +442,18 @@ func (s *Subscriber) keepAlive(ctx context.Context, msg jetstream.Msg, every tim
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := msg.InProgress(); err != nil {
-					s.log.WarnContext(ctx, "extending ack deadline failed", slog.Any("error", err))
+				var (
+					failed  int
+					lastErr error
+				)
+				for _, msg := range msgs {
+					if err := msg.InProgress(); err != nil {
+						failed, lastErr = failed+1, err
+					}
+				}
+				if failed > 0 {
+					log.WarnContext(ctx, "extending ack deadline failed",
+						slog.Int("messages", failed), slog.Any("error", lastErr))
 				}
 			}
 		}
@@ -447,71 +493,109 @@ const (
 // settle acks, naks or terminates msg according to the handler's error, and records the
 // outcome on the span and in the log.
 func (s *Subscriber) settle(ctx context.Context, span trace.Span, msg jetstream.Msg, m *Message, herr error, rc runConfig, cutShort bool) string {
+	attrs := messageAttrs(m, herr)
+	if herr != nil {
+		span.RecordError(herr)
+		span.SetStatus(codes.Error, herr.Error())
+		span.SetAttributes(semconv.ErrorTypeKey.String(errorType(herr)))
+	}
+
+	v := decide(herr, m.NumDelivered, s.opts.Backoff, cutShort)
+	var ackErr error
+	if v.outcome == outcomeAck && s.opts.DoubleAck {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		ackErr = msg.DoubleAck(actx)
+		cancel()
+	} else {
+		ackErr = v.send(msg, herr)
+	}
+	logVerdict(ctx, s.log, v, m, herr, rc, attrs)
+	if ackErr != nil {
+		span.AddEvent("settle failed", trace.WithAttributes(attribute.String("error", ackErr.Error())))
+		s.log.LogAttrs(ctx, slog.LevelError, "settling message failed",
+			append(attrs, slog.String("outcome", v.outcome), slog.Any("settle_error", ackErr))...)
+	}
+	span.SetAttributes(keyOutcome.String(v.outcome))
+	return v.outcome
+}
+
+// verdict is what the ack policy decides for one message.
+type verdict struct {
+	outcome string        // outcomeAck, outcomeNak, outcomeTerm or outcomePanic
+	delay   time.Duration // before the redelivery of a nak; 0 redelivers at once
+}
+
+// decide is the ack policy, shared by the Subscriber and the BatchSubscriber: nil acks; a panic
+// naks at once; [Permanent] or [ErrDecode] terminates; [Retry] naks with its delay; any other
+// error naks after the backoff for the delivery count, or at once when the drain timeout cut
+// the handler short (cutShort) so another replica takes the message without waiting.
+func decide(herr error, numDelivered uint64, b Backoff, cutShort bool) verdict {
+	var pe *panicError
+	switch {
+	case herr == nil:
+		return verdict{outcome: outcomeAck}
+	case errors.As(herr, &pe):
+		return verdict{outcome: outcomePanic}
+	case IsPermanent(herr):
+		return verdict{outcome: outcomeTerm}
+	}
+	if delay, requested := RetryAfter(herr); requested {
+		return verdict{outcome: outcomeNak, delay: delay}
+	}
+	if cutShort && errors.Is(herr, context.Canceled) {
+		return verdict{outcome: outcomeNak}
+	}
+	return verdict{outcome: outcomeNak, delay: b.Delay(numDelivered)}
+}
+
+// send settles msg with a plain Ack, a Nak (with its delay) or a TermWithReason, none of which
+// waits for the server.
+func (v verdict) send(msg jetstream.Msg, herr error) error {
+	switch v.outcome {
+	case outcomeAck:
+		return msg.Ack()
+	case outcomeTerm:
+		return msg.TermWithReason(termReason(herr))
+	}
+	if v.delay > 0 {
+		return msg.NakWithDelay(v.delay)
+	}
+	return msg.Nak()
+}
+
+// messageAttrs are the log attributes naming m, and herr when it is not nil.
+func messageAttrs(m *Message, herr error) []slog.Attr {
 	attrs := []slog.Attr{
 		slog.String("subject", m.Subject), slog.String("stream", m.Stream),
 		slog.Uint64("stream_seq", m.StreamSeq), slog.String("msg_id", m.MsgID),
 		slog.Uint64("delivered", m.NumDelivered),
 	}
 	if herr != nil {
-		span.RecordError(herr)
-		span.SetStatus(codes.Error, herr.Error())
-		span.SetAttributes(semconv.ErrorTypeKey.String(errorType(herr)))
 		attrs = append(attrs, slog.Any("error", herr))
 	}
+	return attrs
+}
 
-	var (
-		outcome string
-		ackErr  error
-	)
-	var pe *panicError
-	switch {
-	case errors.As(herr, &pe):
-		outcome = outcomePanic
-		ackErr = msg.Nak()
-		s.log.LogAttrs(ctx, slog.LevelError, "handler panicked; message will be redelivered",
-			append(attrs, slog.String("stack", string(pe.stack)))...)
-	case herr == nil:
-		outcome = outcomeAck
-		if s.opts.DoubleAck {
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			ackErr = msg.DoubleAck(actx)
-			cancel()
-		} else {
-			ackErr = msg.Ack()
+// logVerdict logs a message that was not acked: a panic with its stack, a termination, or a
+// redelivery (an error when it was the last delivery MaxDeliver allows).
+func logVerdict(ctx context.Context, log *slog.Logger, v verdict, m *Message, herr error, rc runConfig, attrs []slog.Attr) {
+	switch v.outcome {
+	case outcomePanic:
+		var pe *panicError
+		if errors.As(herr, &pe) {
+			attrs = append(attrs, slog.String("stack", string(pe.stack)))
 		}
-	case IsPermanent(herr):
-		outcome = outcomeTerm
-		ackErr = msg.TermWithReason(termReason(herr))
-		s.log.LogAttrs(ctx, slog.LevelWarn, "message terminated: permanent error", attrs...)
-	default:
-		outcome = outcomeNak
-		delay, requested := RetryAfter(herr)
-		switch {
-		case requested:
-		case cutShort && errors.Is(herr, context.Canceled):
-			delay = 0 // cut short by the drain timeout: let another replica take it at once
-		default:
-			delay = s.opts.Backoff.Delay(m.NumDelivered)
-		}
-		if delay > 0 {
-			ackErr = msg.NakWithDelay(delay)
-		} else {
-			ackErr = msg.Nak()
-		}
-		attrs = append(attrs, slog.Duration("retry_in", delay))
+		log.LogAttrs(ctx, slog.LevelError, "handler panicked; message will be redelivered", attrs...)
+	case outcomeTerm:
+		log.LogAttrs(ctx, slog.LevelWarn, "message terminated: permanent error", attrs...)
+	case outcomeNak:
+		attrs = append(attrs, slog.Duration("retry_in", v.delay))
 		if rc.maxDeliver > 0 && m.NumDelivered >= uint64(rc.maxDeliver) {
-			s.log.LogAttrs(ctx, slog.LevelError, "last delivery failed; message exhausted MaxDeliver", attrs...)
+			log.LogAttrs(ctx, slog.LevelError, "last delivery failed; message exhausted MaxDeliver", attrs...)
 		} else {
-			s.log.LogAttrs(ctx, slog.LevelWarn, "handler failed; message will be redelivered", attrs...)
+			log.LogAttrs(ctx, slog.LevelWarn, "handler failed; message will be redelivered", attrs...)
 		}
 	}
-	if ackErr != nil {
-		span.AddEvent("settle failed", trace.WithAttributes(attribute.String("error", ackErr.Error())))
-		s.log.LogAttrs(ctx, slog.LevelError, "settling message failed",
-			append(attrs, slog.String("outcome", outcome), slog.Any("settle_error", ackErr))...)
-	}
-	span.SetAttributes(keyOutcome.String(outcome))
-	return outcome
 }
 
 // termReason is the reason sent with Term; the server puts it in the TERMINATED advisory.

@@ -30,11 +30,12 @@ type Harness struct {
 	key     auth.Key
 }
 
-// Start runs svc for the duration of the test and stops it (draining) at cleanup.
-func Start(t testing.TB, svc app.Service) *Harness {
+// Start runs svc for the duration of the test and stops it (draining) at cleanup. Options
+// adjust the configuration (e.g. point Redis at a private server).
+func Start(t testing.TB, svc app.Service, options ...func(*app.Config)) *Harness {
 	t.Helper()
 	dbURL, schema := pgtest.Schema(t, svc.Name)
-	redistest.New(t) // fails or skips the test when Redis is down; services use their own keys
+	_, prefix := redistest.New(t) // fails or skips the test when Redis is down
 	ns := natstest.Start(t)
 
 	cfg := app.Config{
@@ -43,12 +44,16 @@ func Start(t testing.TB, svc app.Service) *Harness {
 		DatabaseURL:     dbURL,
 		DBSchema:        schema,
 		RedisURL:        redistest.URL(),
+		RedisPrefix:     prefix,
 		NATSURL:         ns.URL,
 		StreamReplicas:  1,
 		JWTSecret:       auth.DevSecret,
 		LogLevel:        slog.LevelInfo,
 		StartupTimeout:  20 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
+	}
+	for _, o := range options {
+		o(&cfg)
 	}
 	key, err := auth.HMACKey([]byte(cfg.JWTSecret))
 	if err != nil {

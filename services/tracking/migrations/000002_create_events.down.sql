@@ -1,0 +1,3 @@
+DROP TABLE ownership;
+DROP TABLE event_ids;
+DROP TABLE events;
