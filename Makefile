@@ -87,3 +87,11 @@ fmt: ## gofmt every module
 .PHONY: clean
 clean: ## remove build output (.bin); local store data in .data is kept
 	rm -rf $(BIN)
+
+.PHONY: bench
+bench: ## load-test tracking ingest (isolated NATS, schema, keys); RUNS="5000:100 10000:500 0:500" DURATION=30s
+	@scripts/bench.sh
+
+.PHONY: bench-go
+bench-go: ## run the Go benchmarks of every module
+	go test -run '^$$' -bench . -benchmem $(MODULE_PATTERNS)

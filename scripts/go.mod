@@ -3,7 +3,9 @@ module github.com/scodalabs/scoda/scripts
 go 1.26.8
 
 require (
+	github.com/google/uuid v1.6.0
 	github.com/nats-io/nats-server/v2 v2.15.2
+	github.com/nats-io/nats.go v1.55.0
 	github.com/scodalabs/scoda/pkg v0.0.0-00010101000000-000000000000
 	github.com/scodalabs/scoda/services/notification v0.0.0-00010101000000-000000000000
 	github.com/scodalabs/scoda/services/scheduling v0.0.0-00010101000000-000000000000

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync"
 	"time"
@@ -85,6 +86,9 @@ func Run(ctx context.Context, s Service) (err error) {
 		return err
 	}
 	log.Info("ready", "addr", r.Addr(), "env", cfg.Env, "schema", cfg.DBSchema)
+	if cfg.PprofAddr != "" {
+		go servePprof(ctx, cfg.PprofAddr, log)
+	}
 	<-ctx.Done()
 	log.Info("shutting down", "budget", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -298,4 +302,18 @@ func (r *Running) stop(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// servePprof serves the Go profiler on addr (keep it on loopback) until ctx ends.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	log.Info("pprof listening", "addr", addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("pprof server failed", "err", err)
+	}
 }

@@ -27,6 +27,7 @@ type Config struct {
 	JWTSecret       string        // AUTH_JWT_SECRET: HS256 secret (>= 32 bytes)
 	JWTPublicKey    string        // AUTH_JWT_PUBLIC_KEY_FILE: Ed25519 PEM; wins over the secret
 	LogLevel        slog.Level    // LOG_LEVEL: debug | info | warn | error
+	PprofAddr       string        // PPROF_ADDR: serve net/http/pprof here (e.g. 127.0.0.1:6060); off when empty
 	StartupTimeout  time.Duration // STARTUP_TIMEOUT: how long to wait for stores at start
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: drain budget after SIGTERM
 }
@@ -50,6 +51,7 @@ func loadConfig(name, defaultAddr string, getenv func(string) string) (Config, e
 		StreamReplicas:  e.int("NATS_STREAM_REPLICAS", 1),
 		JWTSecret:       e.str("AUTH_JWT_SECRET", ""),
 		JWTPublicKey:    e.str("AUTH_JWT_PUBLIC_KEY_FILE", ""),
+		PprofAddr:       e.str("PPROF_ADDR", ""),
 		StartupTimeout:  e.dur("STARTUP_TIMEOUT", 30*time.Second),
 		ShutdownTimeout: e.dur("SHUTDOWN_TIMEOUT", 25*time.Second),
 	}

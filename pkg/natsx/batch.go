@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -196,18 +197,6 @@ func (s *BatchSubscriber) Run(ctx context.Context) error {
 		s.log.WarnContext(ctx, "consumer MaxAckPending caps the batch size",
 			slog.Int("max_ack_pending", rc.maxAckPending), slog.Int("max_batch", limit))
 	}
-	// Twice a batch buffered: the next batch is ready when a worker comes back.
-	iter, err := cons.Messages(
-		jetstream.PullMaxMessages(2*limit),
-		jetstream.PullHeartbeat(pullHeartbeat),
-		jetstream.WithMessagesErrOnMissingHeartbeat(false),
-	)
-	if err != nil {
-		return fmt.Errorf("natsx: consume %q on stream %q: %w", s.consumer, s.stream, err)
-	}
-	stopDrainHook := context.AfterFunc(ctx, iter.Drain)
-	defer stopDrainHook()
-
 	// Handlers outlive ctx while draining; cancelHandlers ends them at the drain timeout.
 	handlerBase, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
@@ -224,14 +213,17 @@ func (s *BatchSubscriber) Run(ctx context.Context) error {
 		lastErr  error
 		failures int
 	)
-	for {
+	for ctx.Err() == nil {
 		acquired := false
 		select {
 		case slots <- struct{}{}:
 			acquired = true
 		case <-ctx.Done():
 		}
-		batch, err := s.collect(iter, limit)
+		if !acquired {
+			break
+		}
+		batch, err := s.collect(cons, limit)
 		switch {
 		case len(batch) == 0:
 		case ctx.Err() != nil:
@@ -254,9 +246,6 @@ func (s *BatchSubscriber) Run(ctx context.Context) error {
 			<-slots
 		}
 		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				break
-			}
 			lastErr = err
 			failures++
 			if ctx.Err() == nil {
@@ -276,7 +265,7 @@ func (s *BatchSubscriber) Run(ctx context.Context) error {
 	}
 	if ctx.Err() == nil {
 		return errors.Join(fmt.Errorf("natsx: consuming %q on stream %q stopped: %w", s.consumer, s.stream,
-			errFirst(lastErr, jetstream.ErrMsgIteratorClosed)), drainErr)
+			errFirst(lastErr, errStopped)), drainErr)
 	}
 	s.log.InfoContext(ctx, "batch subscriber drained", slog.String("stream", s.stream))
 	return drainErr
@@ -288,30 +277,42 @@ type delivery struct {
 	received time.Time
 }
 
-// collect waits for one message, then gathers more until the batch holds limit messages or
-// MaxWait has passed since the first. An error ends the batch early; the messages gathered
+// idlePoll bounds a long poll for the first message of a batch; it is also how long a drain
+// may wait for a pull that is under way.
+const idlePoll = time.Second
+
+// errStopped reports a subscriber that stopped while its context was still live.
+var errStopped = errors.New("natsx: subscriber stopped")
+
+// collect long-polls for one message, then takes whatever else is ready up to limit, and, when
+// that is not a full batch, lingers up to MaxWait for more. Each pull asks only for what this
+// worker will process, so nothing piles up in the client: backpressure stays with the server,
+// bounded by the consumer's MaxAckPending. An error ends the batch early; the messages gathered
 // until then are returned with it.
-func (s *BatchSubscriber) collect(iter jetstream.MessagesContext, limit int) ([]delivery, error) {
-	first, err := iter.Next()
-	if err != nil {
-		return nil, err
-	}
-	batch := make([]delivery, 1, limit)
-	batch[0] = delivery{first, time.Now()}
-	if limit == 1 {
-		return batch, nil
-	}
-	linger, cancel := context.WithTimeout(context.Background(), s.opts.MaxWait)
-	defer cancel()
-	for len(batch) < limit {
-		msg, err := iter.Next(jetstream.NextContext(linger))
+func (s *BatchSubscriber) collect(cons jetstream.Consumer, limit int) ([]delivery, error) {
+	batch := make([]delivery, 0, limit)
+	take := func(mb jetstream.MessageBatch, err error) error {
 		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				return batch, nil // lingered long enough
-			}
+			return err
+		}
+		for m := range mb.Messages() {
+			batch = append(batch, delivery{m, time.Now()})
+		}
+		if err := mb.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+			return err
+		}
+		return nil
+	}
+	if err := take(cons.Fetch(1, jetstream.FetchMaxWait(idlePoll))); err != nil || len(batch) == 0 || limit == 1 {
+		return batch, err
+	}
+	if err := take(cons.FetchNoWait(limit - len(batch))); err != nil {
+		return batch, err
+	}
+	if len(batch) < limit && s.opts.MaxWait > 0 {
+		if err := take(cons.Fetch(limit-len(batch), jetstream.FetchMaxWait(s.opts.MaxWait))); err != nil {
 			return batch, err
 		}
-		batch = append(batch, delivery{msg, time.Now()})
 	}
 	return batch, nil
 }

@@ -494,6 +494,35 @@ func TestBatchSubscriberOptionsAndMissingConsumer(t *testing.T) {
 	}
 }
 
+// A projector handles a batch with one COPY and one Redis pipeline, and gives each message a
+// span in its producer's trace with Message.Context. (Compiled, not run: it needs a server.)
+func ExampleBatchSubscriber() {
+	run := func(ctx context.Context, js jetstream.JetStream, tracer trace.Tracer) error {
+		project := func(ctx context.Context, msgs []*natsx.Message) ([]error, error) {
+			errs := make([]error, len(msgs))
+			for i, m := range msgs {
+				mctx, span := tracer.Start(m.Context(ctx), "decode "+m.Subject,
+					trace.WithLinks(trace.LinkFromContext(ctx))) // m's trace, linked to the batch
+				if len(m.Data) == 0 {
+					errs[i] = fmt.Errorf("%w: empty event", natsx.ErrDecode) // this one terminated
+				}
+				_ = mctx // log with mctx: the line carries m's trace id
+				span.End()
+			}
+			// ... COPY the decoded rows, then the Redis pipeline; on failure
+			// return nil, err so the whole batch is redelivered with backoff ...
+			return errs, nil
+		}
+		sub, err := natsx.NewBatchSubscriber(js, "TRACKING", "tracking-projector", project,
+			natsx.BatchOptions{MaxBatch: 500, MaxWait: 20 * time.Millisecond})
+		if err != nil {
+			return err
+		}
+		return sub.Run(ctx) // drains on ctx's end, like Subscriber.Run
+	}
+	_ = run
+}
+
 // BenchmarkBatchSubscriber measures messages per second from the stream through a no-op batch
 // handler to the ack, on the embedded server. The messages are stored before the timer starts.
 //

@@ -175,18 +175,32 @@ func (e *BatchError) Unwrap() []error {
 // *BatchError whose Errs[i] is the error of msgs[i]; the caller maps those to its batch
 // indexes and can re-send just those with the same ids (dedupe makes that safe). When ctx ends
 // before every ack arrived, the messages still waiting get ctx's error, though the server may
-// have stored them. Each message gets its own PRODUCER span, as with [Publisher.Publish].
+// have stored them.
+//
+// The batch gets one PRODUCER span (messaging.batch.message_count), and every message carries
+// that span's trace context, so each consumer's span is its child: a span per message would
+// cost more than the publish itself at ingest rates. Metrics count every message, by subject
+// template and outcome.
 func (p *Publisher) PublishBatch(ctx context.Context, msgs []Msg) ([]*jetstream.PubAck, error) {
-	type pending struct {
-		ctx    context.Context
-		span   trace.Span
-		start  time.Time
-		future jetstream.PubAckFuture
-	}
 	acks := make([]*jetstream.PubAck, len(msgs))
 	errs := make([]error, len(msgs))
-	inflight := make([]pending, len(msgs))
+	futures := make([]jetstream.PubAckFuture, len(msgs))
 	failed := false
+	if len(msgs) == 0 {
+		return acks, nil
+	}
+	start := time.Now()
+	var size int
+	for _, m := range msgs {
+		size += len(m.Data)
+	}
+	sctx, span := p.tracer.Start(ctx, "send "+p.template(msgs[0].Subject)+" batch",
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attrSystem, attrOpSend, attrOpNameSend,
+			semconv.MessagingDestinationTemplate(p.template(msgs[0].Subject)),
+			semconv.MessagingBatchMessageCount(len(msgs)),
+			semconv.MessagingMessageBodySize(size)))
+	defer span.End()
 
 	for i, m := range msgs {
 		if err := ctx.Err(); err != nil {
@@ -197,41 +211,65 @@ func (p *Publisher) PublishBatch(ctx context.Context, msgs []Msg) ([]*jetstream.
 			errs[i], failed = fmt.Errorf("publish %s: %w", m.Subject, ErrNoMsgID), true
 			continue
 		}
-		start := time.Now()
-		sctx, span := p.startSpan(ctx, m.Subject, m.MsgID, m.Data, m.Header)
 		opts := append(p.pubOpts(m.MsgID), jetstream.WithStallWait(p.stallWait))
 		f, err := p.js.PublishMsgAsync(p.message(sctx, m.Subject, m.Data, m.Header), opts...)
 		if err != nil {
-			p.finish(sctx, span, m.Subject, start, nil, err)
-			span.End()
 			errs[i], failed = err, true
 			continue
 		}
-		inflight[i] = pending{ctx: sctx, span: span, start: start, future: f}
+		futures[i] = f
 	}
-
-	for i, pf := range inflight {
-		if pf.future == nil {
+	duplicates := 0
+	for i, f := range futures {
+		if f == nil {
 			continue
 		}
 		var err error
 		select {
-		case ack := <-pf.future.Ok():
+		case ack := <-f.Ok():
 			acks[i] = ack
-		case err = <-pf.future.Err():
+			if ack.Duplicate {
+				duplicates++
+			}
+		case err = <-f.Err():
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
-		p.finish(pf.ctx, pf.span, msgs[i].Subject, pf.start, acks[i], err)
-		pf.span.End()
 		if err != nil {
 			errs[i], failed = err, true
 		}
 	}
+	p.record(sctx, msgs, errs, start)
+	span.SetAttributes(keyDuplicate.Bool(duplicates > 0), attribute.Int("messaging.nats.duplicates", duplicates))
 	if failed {
-		return acks, &BatchError{Errs: errs}
+		err := &BatchError{Errs: errs}
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		return acks, err
 	}
 	return acks, nil
+}
+
+// record counts a batch's messages by subject template and outcome, and its duration once.
+func (p *Publisher) record(ctx context.Context, msgs []Msg, errs []error, start time.Time) {
+	type key struct{ tmpl, errType string }
+	counts := map[key]int64{}
+	for i, m := range msgs {
+		k := key{tmpl: p.template(m.Subject)}
+		if errs[i] != nil {
+			k.errType = publishErrorType(errs[i])
+		}
+		counts[k]++
+	}
+	for k, n := range counts {
+		attrs := []attribute.KeyValue{attrSystem, attrOpNameSend, semconv.MessagingDestinationTemplate(k.tmpl)}
+		if k.errType != "" {
+			attrs = append(attrs, semconv.ErrorTypeKey.String(k.errType))
+		}
+		p.sent.Add(ctx, n, metric.WithAttributes(attrs...))
+	}
+	p.duration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attrSystem, attrOpNameSend,
+		semconv.MessagingDestinationTemplate(p.template(msgs[0].Subject))))
 }
 
 func (p *Publisher) pubOpts(msgID string) []jetstream.PublishOpt {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/scodalabs/scoda/pkg/apperr"
 	"github.com/scodalabs/scoda/pkg/auth"
+	commonv1 "github.com/scodalabs/scoda/pkg/gen/scoda/common/v1"
 	"github.com/scodalabs/scoda/pkg/geo"
 	"github.com/scodalabs/scoda/pkg/kitx"
 	"github.com/scodalabs/scoda/services/tracking/internal/adapters/pgstore"
@@ -98,7 +99,7 @@ func principal(ctx context.Context) auth.Principal {
 func makeIngestEndpoint(s *Tracker) endpoint.Endpoint {
 	return func(ctx context.Context, req any) (any, error) {
 		r := req.(ingestRequest)
-		res, err := s.Ingest(ctx, principal(ctx).Subject, r.Body)
+		res, err := s.Ingest(ctx, principal(ctx).Subject, commonv1.SourceType_SOURCE_TYPE_CARRIER, r.Body)
 		return ingestResponse{IngestResult: res, Err: businessErr(err)}, infraErr(err)
 	}
 }

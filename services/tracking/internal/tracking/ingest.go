@@ -9,6 +9,7 @@ import (
 
 	"github.com/scodalabs/scoda/pkg/apperr"
 	"github.com/scodalabs/scoda/pkg/events"
+	commonv1 "github.com/scodalabs/scoda/pkg/gen/scoda/common/v1"
 	trackingv1 "github.com/scodalabs/scoda/pkg/gen/scoda/tracking/v1"
 	"github.com/scodalabs/scoda/pkg/natsx"
 	"github.com/scodalabs/scoda/services/tracking/internal/domain"
@@ -30,12 +31,13 @@ type IngestResult struct {
 // Ingest validates a body of one event or {"events": [...]}, and puts every event in the
 // JetStream log. It returns only after the stream acknowledged each one, so a 202 means the
 // events are durable. A batch with any invalid item is rejected whole: nothing is published.
-func (s *Tracker) Ingest(ctx context.Context, source string, body []byte) (IngestResult, error) {
+// source names the sender (the token's subject, or the gateway); kind says what it is.
+func (s *Tracker) Ingest(ctx context.Context, source string, kind commonv1.SourceType, body []byte) (IngestResult, error) {
 	items, err := domain.DecodeBatch(body)
 	if err != nil {
 		return IngestResult{}, err
 	}
-	evs, err := domain.Parse(items, domain.Options{Now: s.clock, FutureHorizon: s.cfg.FutureHorizon, Source: source})
+	evs, err := domain.Parse(items, domain.Options{Now: s.clock, FutureHorizon: s.cfg.FutureHorizon, Source: source, SourceType: kind})
 	if err != nil {
 		return IngestResult{}, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/scodalabs/scoda/pkg/apperr"
 	"github.com/scodalabs/scoda/pkg/events"
+	commonv1 "github.com/scodalabs/scoda/pkg/gen/scoda/common/v1"
 	trackingv1 "github.com/scodalabs/scoda/pkg/gen/scoda/tracking/v1"
 	"github.com/scodalabs/scoda/pkg/geo"
 	"github.com/scodalabs/scoda/pkg/natsx"
@@ -28,6 +29,7 @@ import (
 func (s *Tracker) Project(ctx context.Context, msgs []*natsx.Message) ([]error, error) {
 	errs := make([]error, len(msgs))
 	evs := make([]*trackingv1.ContainerEvent, 0, len(msgs))
+	payloads := make([][]byte, 0, len(msgs))
 	for i, m := range msgs {
 		ev := new(trackingv1.ContainerEvent)
 		if err := events.Unmarshal(m.Data, ev); err != nil {
@@ -39,11 +41,12 @@ func (s *Tracker) Project(ctx context.Context, msgs []*natsx.Message) ([]error, 
 			continue
 		}
 		evs = append(evs, ev)
+		payloads = append(payloads, m.Data)
 	}
 	if len(evs) == 0 {
 		return errs, nil
 	}
-	fresh, err := s.history.Record(ctx, evs)
+	fresh, err := s.history.Record(ctx, evs, payloads)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +150,7 @@ func (s *Tracker) deriveMilestones(ctx context.Context, evs []*trackingv1.Contai
 // invalid message goes to tracking.v1.deadletter.<source> with the reasons, and is counted.
 func (s *Tracker) IngestMessage(ctx context.Context, m *natsx.Message) error {
 	source := strings.TrimPrefix(m.Subject, events.PrefixTracking+"ingest.")
-	_, err := s.Ingest(ctx, "gateway:"+source, m.Data)
+	_, err := s.Ingest(ctx, source, commonv1.SourceType_SOURCE_TYPE_GATEWAY, m.Data)
 	if err == nil {
 		return nil
 	}

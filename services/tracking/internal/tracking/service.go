@@ -34,12 +34,23 @@ const Name = "tracking"
 
 // Durable consumers of the tracking service.
 var (
-	// ProjectorConsumer writes history and the live cache from every container event.
+	// ProjectorConsumer writes history and the live cache from every container event. It has a
+	// single filter subject on purpose: the server serves a one-filter consumer from its
+	// per-subject index, while several filters over a stream with a subject per container cost
+	// it a full core at a few thousand messages per second (measured; see docs/benchmarks.md).
 	ProjectorConsumer = natsx.Consumer{
 		Stream: events.StreamTracking,
-		Config: natsx.DurableConsumer("tracking-projector", []string{events.FilterContainer, events.FilterTrain},
+		Config: natsx.DurableConsumer("tracking-projector", []string{events.FilterContainer},
 			natsx.WithMaxAckPending(8192),
 			natsx.WithDescription("tracking: container events -> history (Postgres) and live state (Redis)")),
+	}
+	// TrainConsumer projects the fixes and calls of trains that carry no container number into
+	// history, with the same handler.
+	TrainConsumer = natsx.Consumer{
+		Stream: events.StreamTracking,
+		Config: natsx.DurableConsumer("tracking-trains", []string{events.FilterTrain},
+			natsx.WithMaxAckPending(1024),
+			natsx.WithDescription("tracking: train events -> history (Postgres)")),
 	}
 	// IngestConsumer validates what gateways publish on tracking.v1.ingest.<source>.
 	IngestConsumer = natsx.Consumer{
@@ -74,7 +85,7 @@ func Service(version string) app.Service {
 		DefaultAddr: ":8081",
 		Migrations:  migrations.FS,
 		OpenAPI:     openAPI,
-		Consumers:   []natsx.Consumer{ProjectorConsumer, IngestConsumer, OwnershipConsumer},
+		Consumers:   []natsx.Consumer{ProjectorConsumer, TrainConsumer, IngestConsumer, OwnershipConsumer},
 		Build:       build,
 	}
 }
@@ -98,7 +109,12 @@ func build(ctx context.Context, d *app.Deps) ([]app.Worker, error) {
 	MountHTTP(d.API, svc, d.Log)
 
 	projector, err := natsx.NewBatchSubscriber(d.JetStream, ProjectorConsumer.Stream, ProjectorConsumer.Config.Durable, svc.Project,
-		natsx.BatchOptions{MaxBatch: 1000, Workers: 2, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
+		natsx.BatchOptions{MaxBatch: 1000, Workers: 4, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
+	if err != nil {
+		return nil, err
+	}
+	trains, err := natsx.NewBatchSubscriber(d.JetStream, TrainConsumer.Stream, TrainConsumer.Config.Durable, svc.Project,
+		natsx.BatchOptions{MaxBatch: 500, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +152,7 @@ func build(ctx context.Context, d *app.Deps) ([]app.Worker, error) {
 			}
 		}
 	})
-	return []app.Worker{projector, ingest, ownership, cache, partitions}, nil
+	return []app.Worker{projector, trains, ingest, ownership, cache, partitions}, nil
 }
 
 // applyOwnership keeps the tenant -> container projection: a booking or a shipment grants its

@@ -27,7 +27,7 @@ type Config struct {
 type (
 	// History is the store of record.
 	History interface {
-		Record(ctx context.Context, evs []*trackingv1.ContainerEvent) ([]bool, error)
+		Record(ctx context.Context, evs []*trackingv1.ContainerEvent, payloads [][]byte) ([]bool, error)
 		History(ctx context.Context, container string, f pgstore.Filter, after *pgstore.Cursor, limit int) (pgstore.Page, error)
 		List(ctx context.Context, f pgstore.Filter, after *pgstore.Cursor, limit int) (pgstore.Page, error)
 		Latest(ctx context.Context, container string) (position, milestone *trackingv1.ContainerEvent, err error)

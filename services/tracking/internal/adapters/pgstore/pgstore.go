@@ -5,13 +5,16 @@ package pgstore
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scodalabs/scoda/pkg/events"
@@ -70,16 +73,21 @@ func (s *Store) EnsurePartitions(ctx context.Context, now time.Time, back, ahead
 
 // Record stores the events whose ids were never stored before, in one transaction, and
 // reports which were new (same order as evs). Re-recording an event is a no-op, so a
-// redelivered batch is safe.
-func (s *Store) Record(ctx context.Context, evs []*trackingv1.ContainerEvent) ([]bool, error) {
+// redelivered batch is safe. payloads, when not nil, are the events' wire bytes as they came
+// off the bus (stored as they are, saving a marshal); otherwise the events are marshalled.
+func (s *Store) Record(ctx context.Context, evs []*trackingv1.ContainerEvent, payloads [][]byte) ([]bool, error) {
 	isNew := make([]bool, len(evs))
 	if len(evs) == 0 {
 		return isNew, nil
 	}
-	ids := make([]string, len(evs))
+	ids := make([]pgtype.UUID, len(evs))
 	at := make([]time.Time, len(evs))
 	for i, ev := range evs {
-		ids[i] = events.EventID(ev)
+		id, err := uuid.Parse(events.EventID(ev))
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: event id %q is not a UUID: %w", events.EventID(ev), err)
+		}
+		ids[i] = pgtype.UUID{Bytes: id, Valid: true}
 		at[i] = ev.GetEnvelope().GetOccurredAt().AsTime()
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
@@ -87,29 +95,33 @@ func (s *Store) Record(ctx context.Context, evs []*trackingv1.ContainerEvent) ([
 			INSERT INTO event_ids (event_id, occurred_at)
 			SELECT * FROM unnest($1::uuid[], $2::timestamptz[])
 			ON CONFLICT (event_id) DO NOTHING
-			RETURNING event_id::text`, ids, at)
+			RETURNING event_id`, ids, at)
 		if err != nil {
 			return fmt.Errorf("dedupe: %w", err)
 		}
-		fresh := make(map[string]bool, len(ids))
+		fresh := make(map[[16]byte]bool, len(ids))
 		for rows.Next() {
-			var id string
+			var id pgtype.UUID
 			if err := rows.Scan(&id); err != nil {
 				return err
 			}
-			fresh[id] = true
+			fresh[id.Bytes] = true
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("dedupe: %w", err)
 		}
 		var copyRows [][]any
 		for i, ev := range evs {
-			if !fresh[ids[i]] {
+			if !fresh[ids[i].Bytes] {
 				continue
 			}
-			delete(fresh, ids[i]) // the same id twice in one batch is stored once
+			delete(fresh, ids[i].Bytes) // the same id twice in one batch is stored once
 			isNew[i] = true
-			r, err := row(ev)
+			var payload []byte
+			if payloads != nil {
+				payload = payloads[i]
+			}
+			r, err := row(ev, ids[i], payload)
 			if err != nil {
 				return err
 			}
@@ -137,15 +149,17 @@ var columns = []string{
 }
 
 // row maps an event to the columns of events.
-func row(ev *trackingv1.ContainerEvent) ([]any, error) {
-	payload, err := events.Marshal(ev)
-	if err != nil {
-		return nil, err
+func row(ev *trackingv1.ContainerEvent, id pgtype.UUID, payload []byte) ([]any, error) {
+	if payload == nil {
+		var err error
+		if payload, err = events.Marshal(ev); err != nil {
+			return nil, err
+		}
 	}
 	env := ev.GetEnvelope()
 	f := domain.FactsOf(ev)
 	return []any{
-		env.GetEventId(), env.GetOccurredAt().AsTime(), env.GetOccurredOffsetSeconds(), env.GetCreatedAt().AsTime(),
+		id, env.GetOccurredAt().AsTime(), env.GetOccurredOffsetSeconds(), env.GetCreatedAt().AsTime(),
 		env.GetRecordedAt().AsTime(), f.EventType, nullable(f.TypeCode), f.Classifier, nullable(ev.GetEquipmentReference()),
 		nullable(f.Location), nullable(f.Mode), nullable(f.Vehicle), nullable(f.References[refCarrierBooking]),
 		nullable(f.References[refTransportDocument]), nullable(docType(ev)), refList(f.References), ev.GetDerivation() != nil, payload,
@@ -173,11 +187,9 @@ func refList(refs map[string]string) []string {
 	return out
 }
 
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+// nullable maps "" to NULL, as a typed text value so COPY encodes it without trying plans.
+func nullable(s string) pgtype.Text {
+	return pgtype.Text{String: s, Valid: s != ""}
 }
 
 // ErrBadCursor is returned for a cursor this store did not issue.
