@@ -42,12 +42,18 @@ type env struct {
 func start(t *testing.T, options ...func(*app.Config)) *env {
 	t.Helper()
 	h := servicetest.Start(t, tracking.Service("test"), options...)
+	return &env{Harness: h, db: dbOf(t, h), carrier: h.Token(t, auth.RoleCarrier, ""), admin: h.Token(t, auth.RoleAdmin, "")}
+}
+
+// dbOf connects to the service's own schema.
+func dbOf(t testing.TB, h *servicetest.Harness) *pgxpool.Pool {
+	t.Helper()
 	db, err := postgres.Connect(context.Background(), h.Config.DatabaseURL, h.Config.DBSchema)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	return &env{Harness: h, db: db, carrier: h.Token(t, auth.RoleCarrier, ""), admin: h.Token(t, auth.RoleAdmin, "")}
+	return db
 }
 
 // container returns the i-th valid container number of an owner code.
