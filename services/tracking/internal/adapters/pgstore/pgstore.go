@@ -167,7 +167,7 @@ func row(ev *trackingv1.ContainerEvent, id pgtype.UUID, payload []byte) ([]any, 
 }
 
 const (
-	refCarrierBooking    = "CBR"
+	refCarrierBooking    = "BKG" // DCSA documentReferenceType BKG: the carrier booking reference
 	refTransportDocument = "TRD"
 )
 

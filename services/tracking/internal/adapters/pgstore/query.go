@@ -2,9 +2,11 @@ package pgstore
 
 import (
 	"context"
+
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/google/uuid"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +40,10 @@ func DecodeCursor(s string) (*Cursor, error) {
 		return nil, ErrBadCursor
 	}
 	var c Cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" || c.At.IsZero() {
+	if err := json.Unmarshal(b, &c); err != nil || c.At.IsZero() {
+		return nil, ErrBadCursor
+	}
+	if _, err := uuid.Parse(c.ID); err != nil { // ids are UUIDs; anything else was not issued here
 		return nil, ErrBadCursor
 	}
 	return &c, nil
@@ -158,11 +163,15 @@ func (s *Store) Latest(ctx context.Context, container string) (position, milesto
 // LatestSince streams, in batches, the newest position and the newest milestone of every
 // container that has an event since `since`: what a rebuild of the live cache replays.
 func (s *Store) LatestSince(ctx context.Context, since time.Time, batch int, fn func([]*trackingv1.ContainerEvent) error) error {
+	// A container is seen if it has any event since `since`; its newest milestone may be older.
 	rows, err := s.db.Query(ctx, `
-		SELECT DISTINCT ON (equipment_reference, event_type = 'POSITION') payload
-		FROM events
-		WHERE occurred_at >= $1 AND equipment_reference IS NOT NULL
-		ORDER BY equipment_reference, event_type = 'POSITION', occurred_at DESC, event_id DESC`, since)
+		WITH seen AS (
+			SELECT DISTINCT equipment_reference FROM events
+			WHERE occurred_at >= $1 AND equipment_reference IS NOT NULL
+		)
+		SELECT DISTINCT ON (e.equipment_reference, e.event_type = 'POSITION') e.payload
+		FROM events e JOIN seen USING (equipment_reference)
+		ORDER BY e.equipment_reference, e.event_type = 'POSITION', e.occurred_at DESC, e.event_id DESC`, since)
 	if err != nil {
 		return fmt.Errorf("pgstore: latest since: %w", err)
 	}
@@ -226,7 +235,7 @@ func (q *query) filter(f Filter) {
 	q.any("carrier_booking_ref", f.CarrierBookings)
 	q.any("transport_document_ref", f.TransportDocs)
 	if len(f.References) > 0 {
-		q.where("refs && %s", f.References)
+		q.where("refs <> '{}' AND refs && %s", f.References) // the first term lets the planner use the partial index
 	}
 	if !f.OccurredFrom.IsZero() {
 		q.where("occurred_at >= %s", f.OccurredFrom)
