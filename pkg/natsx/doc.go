@@ -13,6 +13,11 @@
 //     inside a CONSUMER span that continues the producer's trace, and settles the message from
 //     the handler's result: nil acks, [Permanent] or [ErrDecode] terminates, [Retry] naks with
 //     the given delay, any other error naks with capped exponential backoff, and a panic naks.
+//   - [BatchSubscriber] is the same for high-throughput projectors: it fetches up to MaxBatch
+//     messages per worker (one pull per batch, so nothing piles up in the client), runs a
+//     [BatchHandler] once per batch inside one CONSUMER span linked to the producers, and settles
+//     each message from its own result. [Message.Context] continues a message's own trace.
+//   - [Publisher.PublishBatch] publishes many messages asynchronously under one PRODUCER span.
 //   - [WatchMaxDeliveries] reports messages that exhausted MaxDeliver.
 //
 // Delivery is at least once: every handler must be idempotent, keyed by the event id that is
