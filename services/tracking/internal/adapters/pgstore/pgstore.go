@@ -13,26 +13,18 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scodalabs/scoda/pkg/events"
 	trackingv1 "github.com/scodalabs/scoda/pkg/gen/scoda/tracking/v1"
+	"github.com/scodalabs/scoda/pkg/postgres"
 	"github.com/scodalabs/scoda/services/tracking/internal/domain"
 )
 
-// DB is what the store needs of a pool or a transaction.
-type DB interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
-
 // Store reads and writes the tracking schema.
 type Store struct {
-	db DB
+	db postgres.DB
 }
 
 // New returns a Store on db (whose search_path is the tracking schema).
