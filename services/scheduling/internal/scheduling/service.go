@@ -7,8 +7,10 @@ import (
 	_ "embed"
 
 	"github.com/scodalabs/scoda/pkg/app"
+	"github.com/scodalabs/scoda/pkg/corridor"
 	"github.com/scodalabs/scoda/pkg/events"
 	"github.com/scodalabs/scoda/pkg/natsx"
+	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
 	"github.com/scodalabs/scoda/services/scheduling/migrations"
 )
 
@@ -34,7 +36,16 @@ func Service(version string) app.Service {
 		Migrations:  migrations.FS,
 		OpenAPI:     openAPI,
 		Consumers:   []natsx.Consumer{MilestonesConsumer},
-		Build: func(_ context.Context, d *app.Deps) ([]app.Worker, error) {
+		Build: func(ctx context.Context, d *app.Deps) ([]app.Worker, error) {
+			// The corridor's routes and stops are reference data the service owns: seeded
+			// (idempotently) at every start, so a new route in pkg/corridor reaches the database.
+			network, err := corridor.Load()
+			if err != nil {
+				return nil, err
+			}
+			if err := pgstore.New(d.DB).SeedNetwork(ctx, network); err != nil {
+				return nil, err
+			}
 			milestones, err := app.EventConsumer(d, MilestonesConsumer, 4, nil)
 			if err != nil {
 				return nil, err

@@ -1,0 +1,205 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/scodalabs/scoda/pkg/apperr"
+)
+
+// BookingSpec asks for one container on a departure, from stop FromSeq to stop ToSeq.
+type BookingSpec struct {
+	DepartureID   string
+	Tenant        string // the shipper
+	Container     string // ISO 6346 number, validated by the caller
+	ISOCode       string // ISO 6346 size/type, e.g. 22G1, 45G1
+	TEU           int    // 1 for a 20' box, 2 for a 40' or 45' box
+	GrossWeightKg int64
+	FromSeq       int
+	ToSeq         int
+}
+
+// Booking is a container booked on a departure.
+type Booking struct {
+	ID            string
+	DepartureID   string
+	Tenant        string
+	Container     string
+	ISOCode       string
+	TEU           int
+	GrossWeightKg int64
+	FromSeq       int
+	ToSeq         int
+	Status        string
+	CreatedAt     time.Time
+	Version       int
+}
+
+// Booking statuses.
+const (
+	BookingConfirmed = "confirmed"
+	BookingCancelled = "cancelled"
+)
+
+// Reasons a booking does not fit.
+const (
+	ReasonTEU    = "TEU"
+	ReasonWeight = "weight"
+)
+
+// CapacityError says that a booking does not fit: which segment is full and by what. It wraps
+// apperr.ErrConflict.
+type CapacityError struct {
+	Segment  int    // seq of the segment (from stop Segment to Segment+1)
+	From, To string // UN/LOCODE of its ends
+	Reason   string // ReasonTEU or ReasonWeight
+	Capacity int64  // TEU or kg
+	Booked   int64  // TEU or kg already booked
+}
+
+// Error implements error.
+func (e *CapacityError) Error() string {
+	unit := " TEU"
+	if e.Reason == ReasonWeight {
+		unit = " kg"
+	}
+	return "no room on segment " + strconv.Itoa(e.Segment) + " " + e.From + "-" + e.To + " by " + e.Reason + ": " +
+		strconv.FormatInt(e.Booked, 10) + " of " + strconv.FormatInt(e.Capacity, 10) + unit + " booked"
+}
+
+// Unwrap makes errors.Is(err, apperr.ErrConflict) hold.
+func (e *CapacityError) Unwrap() error { return apperr.ErrConflict }
+
+// Book puts one container on a departure in one transaction: it inserts the booking and adds
+// its TEU and weight to every segment it uses. The CHECKs on departure_segments refuse the
+// update when any segment would go over capacity; that comes back as a *CapacityError. The
+// segment rows are locked in order first, so racing bookings queue on them instead of
+// deadlocking, and each sees what the ones before it booked.
+//
+// Errors: *apperr.ValidationError for bad input (including stops outside the route),
+// apperr.ErrNotFound for an unknown departure, apperr.ErrConflict when the departure is not open,
+// its cut-off has passed or the container is already on it.
+func (s *Store) Book(ctx context.Context, spec BookingSpec) (Booking, error) {
+	if err := spec.validate(); err != nil {
+		return Booking{}, err
+	}
+	var b Booking
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var status string
+		var pastCutoff bool
+		var stops int
+		// FOR SHARE: the departure cannot be closed or cancelled while bookings go in.
+		err := tx.QueryRow(ctx, `
+			SELECT status, now() > cutoff_at,
+				(SELECT count(*) FROM departure_stops s WHERE s.departure_id = d.id)
+			FROM departures d WHERE id = $1::text::uuid FOR SHARE OF d`, spec.DepartureID).Scan(&status, &pastCutoff, &stops)
+		if _, bad := pgError(err, codeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("departure %s: %w", spec.DepartureID, apperr.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case status != StatusOpen:
+			return fmt.Errorf("departure %s is %s, not open for booking: %w", spec.DepartureID, status, apperr.ErrConflict)
+		case pastCutoff:
+			return fmt.Errorf("departure %s: the booking cut-off has passed: %w", spec.DepartureID, apperr.ErrConflict)
+		case spec.ToSeq >= stops:
+			return apperr.Invalid("toSeq", "the departure has stops 0 to "+strconv.Itoa(stops-1))
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO bookings (departure_id, tenant_id, equipment_reference, iso_equipment_code, teu,
+				gross_weight_kg, from_seq, to_seq, status)
+			VALUES ($1::text::uuid, $2, $3, $4, $5, $6, $7, $8, $9)
+			RETURNING id::text, departure_id::text, tenant_id, equipment_reference, iso_equipment_code, teu,
+				gross_weight_kg, from_seq, to_seq, status, created_at, version`,
+			spec.DepartureID, spec.Tenant, spec.Container, spec.ISOCode, spec.TEU, spec.GrossWeightKg,
+			spec.FromSeq, spec.ToSeq, BookingConfirmed).Scan(&b.ID, &b.DepartureID, &b.Tenant, &b.Container,
+			&b.ISOCode, &b.TEU, &b.GrossWeightKg, &b.FromSeq, &b.ToSeq, &b.Status, &b.CreatedAt, &b.Version)
+		if _, dup := pgError(err, codeUniqueViolation); dup {
+			return fmt.Errorf("container %s is already booked on departure %s: %w", spec.Container, spec.DepartureID, apperr.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		locked, err := segments(ctx, tx, b.DepartureID, spec.FromSeq, spec.ToSeq, true)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE departure_segments SET teu_booked = teu_booked + $4, weight_booked_kg = weight_booked_kg + $5
+			WHERE departure_id = $1 AND seq >= $2 AND seq < $3`,
+			b.DepartureID, spec.FromSeq, spec.ToSeq, spec.TEU, spec.GrossWeightKg)
+		if pe, full := pgError(err, codeCheckViolation); full && pe.TableName == "departure_segments" {
+			return capacityError(locked, pe.ConstraintName, spec)
+		}
+		return err
+	})
+	if err != nil {
+		var ve *apperr.ValidationError
+		var ce *CapacityError
+		if errors.As(err, &ve) || errors.As(err, &ce) {
+			return Booking{}, err
+		}
+		return Booking{}, fmt.Errorf("pgstore: book: %w", err)
+	}
+	return b, nil
+}
+
+// capacityError names the segment that refused spec, from the locked rows the failed update saw.
+func capacityError(segs []Segment, constraint string, spec BookingSpec) *CapacityError {
+	byWeight := constraint == "departure_segments_weight_check"
+	var worst *CapacityError
+	for _, g := range segs {
+		e := &CapacityError{Segment: g.Seq, From: g.From, To: g.To, Reason: ReasonTEU,
+			Capacity: int64(g.TEUCapacity), Booked: int64(g.TEUBooked)}
+		need := int64(spec.TEU)
+		if byWeight {
+			e.Reason, e.Capacity, e.Booked, need = ReasonWeight, g.WeightCapacityKg, g.WeightBookedKg, spec.GrossWeightKg
+		}
+		if e.Booked+need > e.Capacity {
+			return e // the first segment without room
+		}
+		if worst == nil || e.Capacity-e.Booked < worst.Capacity-worst.Booked {
+			worst = e
+		}
+	}
+	if worst == nil { // no segments at all: cannot happen for a validated range
+		worst = &CapacityError{Segment: spec.FromSeq, Reason: ReasonTEU}
+	}
+	return worst
+}
+
+func (spec BookingSpec) validate() error {
+	v := &apperr.ValidationError{}
+	if spec.DepartureID == "" {
+		v.Add("departureId", "is required")
+	}
+	if spec.Tenant == "" {
+		v.Add("tenant", "is required")
+	}
+	if spec.Container == "" {
+		v.Add("container", "is required")
+	}
+	if spec.ISOCode == "" {
+		v.Add("isoCode", "is required")
+	}
+	if spec.TEU != 1 && spec.TEU != 2 {
+		v.Add("teu", "is 1 (20') or 2 (40', 45')")
+	}
+	if spec.GrossWeightKg <= 0 {
+		v.Add("grossWeightKg", "must be positive")
+	}
+	if spec.FromSeq < 0 {
+		v.Add("fromSeq", "must not be negative")
+	}
+	if spec.ToSeq <= spec.FromSeq {
+		v.Add("toSeq", "must be after fromSeq")
+	}
+	return v.Err()
+}

@@ -1,0 +1,31 @@
+package pgstore_test
+
+import (
+	"testing"
+
+	"github.com/scodalabs/scoda/pkg/postgres"
+	"github.com/scodalabs/scoda/pkg/testkit/pgtest"
+	"github.com/scodalabs/scoda/services/scheduling/migrations"
+)
+
+// The network migration goes down cleanly and comes back up.
+func TestMigrationsDownAndUp(t *testing.T) {
+	dsn, schema := pgtest.Schema(t, "schedmig")
+	m, err := postgres.NewMigrator(t.Context(), dsn, schema, migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	for step, run := range []func() error{m.Up, m.Down, m.Up} {
+		if err := run(); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+	}
+	if v, dirty, err := m.Version(); err != nil || dirty || v != 2 {
+		t.Fatalf("version %d dirty %v err %v, want 2 clean", v, dirty, err)
+	}
+}
