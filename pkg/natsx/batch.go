@@ -135,22 +135,7 @@ func NewBatchSubscriber(js jetstream.JetStream, stream, consumer string, h Batch
 	if opts.Workers == 0 {
 		opts.Workers = 1
 	}
-	if opts.DrainTimeout <= 0 {
-		opts.DrainTimeout = 25 * time.Second
-	}
-	if opts.HandlerTimeout <= 0 {
-		opts.HandlerTimeout = 5 * time.Minute
-	}
-	if opts.Backoff == (Backoff{}) {
-		opts.Backoff = DefaultBackoff
-	}
-	if opts.SubjectTemplate == nil {
-		opts.SubjectTemplate = identity
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := consumerDefaults(&opts.DrainTimeout, &opts.HandlerTimeout, &opts.Backoff, &opts.SubjectTemplate, opts.Logger)
 	s := &BatchSubscriber{
 		js: js, stream: stream, consumer: consumer, handler: h, opts: opts,
 		log: log.With(slog.String("messaging.consumer.group.name", consumer)),
@@ -158,13 +143,7 @@ func NewBatchSubscriber(js jetstream.JetStream, stream, consumer string, h Batch
 	}
 	s.tracer = s.tel.tracer()
 	m := s.tel.meter()
-	s.processed, _ = m.Int64Counter("messaging.client.consumed.messages",
-		metric.WithUnit("{message}"),
-		metric.WithDescription("Messages delivered to the handler, by outcome (ack, nak, term, panic)."))
-	s.duration, _ = m.Float64Histogram("messaging.process.duration",
-		metric.WithUnit("s"),
-		metric.WithDescription("Duration of processing operation."),
-		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	s.processed, s.duration = consumerInstruments(m)
 	s.size, _ = m.Int64Histogram("messaging.nats.batch.size",
 		metric.WithUnit("{message}"),
 		metric.WithDescription("Messages per batch handed to a batch handler."),

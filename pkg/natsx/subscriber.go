@@ -154,22 +154,7 @@ func NewSubscriber(js jetstream.JetStream, stream, consumer string, h Handler, o
 	if opts.Prefetch == 0 {
 		opts.Prefetch = max(opts.Workers, 2)
 	}
-	if opts.DrainTimeout <= 0 {
-		opts.DrainTimeout = 25 * time.Second
-	}
-	if opts.HandlerTimeout <= 0 {
-		opts.HandlerTimeout = 5 * time.Minute
-	}
-	if opts.Backoff == (Backoff{}) {
-		opts.Backoff = DefaultBackoff
-	}
-	if opts.SubjectTemplate == nil {
-		opts.SubjectTemplate = identity
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := consumerDefaults(&opts.DrainTimeout, &opts.HandlerTimeout, &opts.Backoff, &opts.SubjectTemplate, opts.Logger)
 	s := &Subscriber{
 		js: js, stream: stream, consumer: consumer, handler: h, opts: opts,
 		log: log.With(slog.String("messaging.consumer.group.name", consumer)),
@@ -177,13 +162,7 @@ func NewSubscriber(js jetstream.JetStream, stream, consumer string, h Handler, o
 	}
 	s.tracer = s.tel.tracer()
 	m := s.tel.meter()
-	s.processed, _ = m.Int64Counter("messaging.client.consumed.messages",
-		metric.WithUnit("{message}"),
-		metric.WithDescription("Messages delivered to the handler, by outcome (ack, nak, term, panic)."))
-	s.duration, _ = m.Float64Histogram("messaging.process.duration",
-		metric.WithUnit("s"),
-		metric.WithDescription("Duration of processing operation."),
-		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	s.processed, s.duration = consumerInstruments(m)
 	return s, nil
 }
 
@@ -647,4 +626,39 @@ func errFirst(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// consumerDefaults fills the settings both subscribers share and returns the logger to use.
+func consumerDefaults(drain, handler *time.Duration, backoff *Backoff, tmpl *func(string) string, log *slog.Logger) *slog.Logger {
+	if *drain <= 0 {
+		*drain = 25 * time.Second // inside Kubernetes' default 30 s termination grace period
+	}
+	if *handler <= 0 {
+		*handler = 5 * time.Minute
+	}
+	if *backoff == (Backoff{}) {
+		*backoff = DefaultBackoff
+	}
+	if *tmpl == nil {
+		*tmpl = identity
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return log
+}
+
+// consumerInstruments are the metrics both subscribers record: messages by outcome and
+// processing time.
+func consumerInstruments(m metric.Meter) (metric.Int64Counter, metric.Float64Histogram) {
+	// Instrument creation only fails on an invalid name or unit, which these are not; the
+	// returned instrument is then a no-op, never nil.
+	processed, _ := m.Int64Counter("messaging.client.consumed.messages",
+		metric.WithUnit("{message}"),
+		metric.WithDescription("Messages delivered to the handler, by outcome (ack, nak, term, panic)."))
+	duration, _ := m.Float64Histogram("messaging.process.duration",
+		metric.WithUnit("s"),
+		metric.WithDescription("Duration of processing operation."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	return processed, duration
 }
