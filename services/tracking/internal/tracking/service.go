@@ -58,10 +58,12 @@ var (
 		Config: natsx.DurableConsumer("tracking-ingest", []string{events.FilterIngest},
 			natsx.WithDescription("tracking: raw gateway input -> validated events or dead letters")),
 	}
-	// OwnershipConsumer keeps tracking's projection of which tenant owns which container.
+	// OwnershipConsumer keeps tracking's projection of which tenant owns which container. It
+	// reads the whole SCHEDULE stream (one filter subject: servers before 2.10 refuse several)
+	// and ignores what is neither a booking nor a shipment.
 	OwnershipConsumer = natsx.Consumer{
 		Stream: events.StreamSchedule,
-		Config: natsx.DurableConsumer("tracking-ownership", []string{events.FilterBooking, events.FilterShipment},
+		Config: natsx.DurableConsumer("tracking-ownership", []string{events.FilterSchedule},
 			natsx.WithDescription("tracking: bookings and shipments -> which shipper sees which container")),
 	}
 )
