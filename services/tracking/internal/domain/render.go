@@ -3,11 +3,13 @@ package domain
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/scodalabs/scoda/pkg/events"
 	trackingv1 "github.com/scodalabs/scoda/pkg/gen/scoda/tracking/v1"
 	"github.com/scodalabs/scoda/pkg/rfc3339"
 )
@@ -22,18 +24,9 @@ const (
 
 // EventKind returns ev's kind: EQUIPMENT, TRANSPORT, SHIPMENT or POSITION ("" when no payload
 // is set).
+// It is the DCSA spelling of events.ContainerKind, the subject token.
 func EventKind(ev *trackingv1.ContainerEvent) string {
-	switch ev.GetPayload().(type) {
-	case *trackingv1.ContainerEvent_Equipment:
-		return KindEquipment
-	case *trackingv1.ContainerEvent_Transport:
-		return KindTransport
-	case *trackingv1.ContainerEvent_Shipment:
-		return KindShipment
-	case *trackingv1.ContainerEvent_Position:
-		return KindPosition
-	}
-	return ""
+	return strings.ToUpper(events.ContainerKind(ev))
 }
 
 // TypeCode returns ev's DCSA type code (LOAD, GTIN, ARRI, ISSU, ...), or "" for a position fix.
