@@ -91,3 +91,23 @@ func failed(resp any) error {
 	}
 	return nil
 }
+
+// SplitError separates what a service method returned into the business failure its response
+// carries (anything the client caused or may know about: bad input, not found, conflict, a
+// stale version — whatever maps to a 4xx) and the infrastructure fault the endpoint returns
+// as its error (5xx, counted by breakers and error metrics). At most one of the two is set.
+func SplitError(err error) (business, infra error) {
+	if err == nil {
+		return nil, nil
+	}
+	if ProblemFor(err).Status < 500 {
+		return err, nil
+	}
+	return nil, err
+}
+
+// Business is the business half of SplitError: what goes into a response's Failed().
+func Business(err error) error { b, _ := SplitError(err); return b }
+
+// Infra is the infrastructure half of SplitError: what an endpoint returns as its error.
+func Infra(err error) error { _, i := SplitError(err); return i }

@@ -3,6 +3,8 @@ package kitx_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -204,5 +206,25 @@ func TestAccessLogNamesTheRoute(t *testing.T) {
 	}
 	if line.Route != "GET /v1/containers/{containerNo}" || line.Status != http.StatusNoContent || line.Path != "/v1/containers/CSQU3054383" {
 		t.Fatalf("access log = %+v", line)
+	}
+}
+
+func TestSplitError(t *testing.T) {
+	for _, tc := range []struct {
+		err             error
+		business, infra bool
+	}{
+		{nil, false, false},
+		{apperr.Invalid("x", "bad"), true, false},
+		{fmt.Errorf("booking: %w", apperr.ErrNotFound), true, false},
+		{apperr.ErrConflict, true, false},
+		{&kitx.MalformedError{Field: "body", Reason: "not JSON"}, true, false},
+		{errors.New("connection reset"), false, true},
+		{apperr.ErrUnavailable, false, true},
+	} {
+		b, i := kitx.SplitError(tc.err)
+		if (b != nil) != tc.business || (i != nil) != tc.infra {
+			t.Errorf("SplitError(%v) = %v, %v", tc.err, b, i)
+		}
 	}
 }

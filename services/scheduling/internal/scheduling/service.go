@@ -10,6 +10,7 @@ import (
 	"github.com/scodalabs/scoda/pkg/corridor"
 	"github.com/scodalabs/scoda/pkg/events"
 	"github.com/scodalabs/scoda/pkg/natsx"
+	"github.com/scodalabs/scoda/pkg/postgres"
 	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
 	"github.com/scodalabs/scoda/services/scheduling/migrations"
 )
@@ -43,14 +44,19 @@ func Service(version string) app.Service {
 			if err != nil {
 				return nil, err
 			}
-			if err := pgstore.New(d.DB).SeedNetwork(ctx, network); err != nil {
+			store := pgstore.New(d.DB)
+			if err := store.SeedNetwork(ctx, network); err != nil {
 				return nil, err
 			}
+			MountHTTP(d.API, NewScheduler(store), d.Log)
+			// Events leave Postgres through the outbox: written with the state change, relayed here.
+			pub := natsx.NewPublisher(d.JetStream, natsx.WithSubjectTemplate(events.SubjectTemplate))
+			relay := postgres.NewRelay(d.DB, pub, postgres.RelayOptions{Logger: d.Log})
 			milestones, err := app.EventConsumer(d, MilestonesConsumer, 4, nil)
 			if err != nil {
 				return nil, err
 			}
-			return []app.Worker{milestones}, nil
+			return []app.Worker{milestones, relay}, nil
 		},
 	}
 }

@@ -3,14 +3,12 @@ package tracking
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 
 	"github.com/go-kit/kit/endpoint"
 
-	"github.com/scodalabs/scoda/pkg/apperr"
 	"github.com/scodalabs/scoda/pkg/auth"
 	commonv1 "github.com/scodalabs/scoda/pkg/gen/scoda/common/v1"
 	"github.com/scodalabs/scoda/pkg/geo"
@@ -100,21 +98,21 @@ func makeIngestEndpoint(s *Tracker) endpoint.Endpoint {
 	return func(ctx context.Context, req any) (any, error) {
 		r := req.(ingestRequest)
 		res, err := s.Ingest(ctx, principal(ctx).Subject, commonv1.SourceType_SOURCE_TYPE_CARRIER, r.Body)
-		return ingestResponse{IngestResult: res, Err: businessErr(err)}, infraErr(err)
+		return ingestResponse{IngestResult: res, Err: kitx.Business(err)}, kitx.Infra(err)
 	}
 }
 
 func makeContainerEndpoint(s *Tracker) endpoint.Endpoint {
 	return func(ctx context.Context, req any) (any, error) {
 		st, err := s.Container(ctx, principal(ctx), req.(containerRequest).Container)
-		return containerResponse{Status: st, Err: businessErr(err)}, infraErr(err)
+		return containerResponse{Status: st, Err: kitx.Business(err)}, kitx.Infra(err)
 	}
 }
 
 func makeHistoryEndpoint(s *Tracker) endpoint.Endpoint {
 	return func(ctx context.Context, req any) (any, error) {
 		page, err := s.History(ctx, principal(ctx), req.(historyRequest).Query)
-		return eventsResponse{Events: toDCSA(page), Next: page.Next, Err: businessErr(err)}, infraErr(err)
+		return eventsResponse{Events: toDCSA(page), Next: page.Next, Err: kitx.Business(err)}, kitx.Infra(err)
 	}
 }
 
@@ -122,11 +120,11 @@ func makeNearEndpoint(s *Tracker) endpoint.Endpoint {
 	return func(ctx context.Context, req any) (any, error) {
 		r := req.(nearRequest)
 		found, err := s.Nearby(ctx, r.Center, r.RadiusKm, r.Limit)
-		out := nearResponse{Containers: make([]nearby, 0, len(found)), Err: businessErr(err)}
+		out := nearResponse{Containers: make([]nearby, 0, len(found)), Err: kitx.Business(err)}
 		for _, n := range found {
 			out.Containers = append(out.Containers, nearby{Container: n.Container, DistanceKm: n.DistanceKm, Latitude: n.Lat, Longitude: n.Lon})
 		}
-		return out, infraErr(err)
+		return out, kitx.Infra(err)
 	}
 }
 
@@ -145,7 +143,7 @@ func makeV2EventsEndpoint(s *Tracker) endpoint.Endpoint {
 			h.Set("Next-Page-Cursor", page.Next)
 			h.Set("Next-Page", "/v2/events?"+q.Encode())
 		}
-		return v2Response{Events: toDCSA(page), header: h, Err: businessErr(err)}, infraErr(err)
+		return v2Response{Events: toDCSA(page), header: h, Err: kitx.Business(err)}, kitx.Infra(err)
 	}
 }
 
@@ -155,31 +153,4 @@ func toDCSA(p EventPage) []domain.DCSAEvent {
 		out[i] = domain.ToDCSA(ev)
 	}
 	return out
-}
-
-// businessErr keeps the errors a client caused or may know about (bad input, not found, ...);
-// infraErr keeps the rest, which the transport answers with 5xx and breakers count.
-func businessErr(err error) error {
-	if err == nil || isInfra(err) {
-		return nil
-	}
-	return err
-}
-
-func infraErr(err error) error {
-	if err != nil && isInfra(err) {
-		return err
-	}
-	return nil
-}
-
-func isInfra(err error) bool {
-	for _, e := range []error{apperr.ErrNotFound, apperr.ErrConflict, apperr.ErrForbidden, apperr.ErrUnauthenticated} {
-		if errors.Is(err, e) {
-			return false
-		}
-	}
-	var v *apperr.ValidationError
-	var m *kitx.MalformedError
-	return !errors.As(err, &v) && !errors.As(err, &m)
 }

@@ -85,6 +85,13 @@ func (e *CapacityError) Unwrap() error { return apperr.ErrConflict }
 // apperr.ErrNotFound for an unknown departure, apperr.ErrConflict when the departure is not open,
 // its cut-off has passed or the container is already on it.
 func (s *Store) Book(ctx context.Context, spec BookingSpec) (Booking, error) {
+	return s.BookThen(ctx, spec, nil)
+}
+
+// BookThen is Book with a hook: then runs in the booking's transaction after the booking fits,
+// so what it writes (e.g. the outbox message announcing the booking) commits with it or not at
+// all. An error from then rolls the booking back and is returned as is.
+func (s *Store) BookThen(ctx context.Context, spec BookingSpec, then func(tx pgx.Tx, b Booking) error) (Booking, error) {
 	if err := spec.validate(); err != nil {
 		return Booking{}, err
 	}
@@ -138,7 +145,10 @@ func (s *Store) Book(ctx context.Context, spec BookingSpec) (Booking, error) {
 		if pe, full := pgError(err, codeCheckViolation); full && pe.TableName == "departure_segments" {
 			return capacityError(locked, pe.ConstraintName, spec)
 		}
-		return err
+		if err != nil || then == nil {
+			return err
+		}
+		return then(tx, b)
 	})
 	if err != nil {
 		var ve *apperr.ValidationError
@@ -202,4 +212,21 @@ func (spec BookingSpec) validate() error {
 		v.Add("toSeq", "must be after fromSeq")
 	}
 	return v.Err()
+}
+
+// Booking returns a booking by id; apperr.ErrNotFound when there is none.
+func (s *Store) Booking(ctx context.Context, id string) (Booking, error) {
+	var b Booking
+	err := s.db.QueryRow(ctx, `
+		SELECT id::text, departure_id::text, tenant_id, equipment_reference, iso_equipment_code, teu,
+			gross_weight_kg, from_seq, to_seq, status, created_at, version
+		FROM bookings WHERE id = $1::text::uuid`, id).Scan(&b.ID, &b.DepartureID, &b.Tenant, &b.Container,
+		&b.ISOCode, &b.TEU, &b.GrossWeightKg, &b.FromSeq, &b.ToSeq, &b.Status, &b.CreatedAt, &b.Version)
+	if _, bad := pgError(err, codeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
+		return Booking{}, fmt.Errorf("booking %s: %w", id, apperr.ErrNotFound)
+	}
+	if err != nil {
+		return Booking{}, fmt.Errorf("pgstore: booking %s: %w", id, err)
+	}
+	return b, nil
 }

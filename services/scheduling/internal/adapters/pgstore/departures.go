@@ -83,6 +83,13 @@ type Segment struct {
 // abroad (TEUAbroad). The segment that crosses the border is still run by the origin-side train,
 // so it counts as Chinese.
 func (s *Store) CreateDeparture(ctx context.Context, spec DepartureSpec) (Departure, error) {
+	return s.CreateDepartureThen(ctx, spec, nil)
+}
+
+// CreateDepartureThen is CreateDeparture with a hook: then runs in the same transaction with
+// the new departure, so what it writes (e.g. the outbox message announcing it) commits with it.
+// An error from then rolls the departure back and is returned wrapped.
+func (s *Store) CreateDepartureThen(ctx context.Context, spec DepartureSpec, then func(tx pgx.Tx, d Departure, r Route) error) (Departure, error) {
 	if err := spec.validate(); err != nil {
 		return Departure{}, err
 	}
@@ -136,7 +143,10 @@ func (s *Store) CreateDeparture(ctx context.Context, spec DepartureSpec) (Depart
 			return err
 		}
 		out, err = departure(ctx, tx, id)
-		return err
+		if err != nil || then == nil {
+			return err
+		}
+		return then(tx, out, r)
 	})
 	if err != nil {
 		var ve *apperr.ValidationError

@@ -8,7 +8,7 @@ import (
 	"github.com/scodalabs/scoda/services/scheduling/migrations"
 )
 
-// The network migration goes down cleanly and comes back up.
+// The migrations go down cleanly and come back up.
 func TestMigrationsDownAndUp(t *testing.T) {
 	dsn, schema := pgtest.Schema(t, "schedmig")
 	m, err := postgres.NewMigrator(t.Context(), dsn, schema, migrations.FS)
@@ -25,7 +25,7 @@ func TestMigrationsDownAndUp(t *testing.T) {
 			t.Fatalf("step %d: %v", step, err)
 		}
 	}
-	if v, dirty, err := m.Version(); err != nil || dirty || v != 2 {
-		t.Fatalf("version %d dirty %v err %v, want 2 clean", v, dirty, err)
+	if v, dirty, err := m.Version(); err != nil || dirty || v != 3 {
+		t.Fatalf("version %d dirty %v err %v, want 3 clean", v, dirty, err)
 	}
 }

@@ -1,0 +1,230 @@
+package scheduling
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/scodalabs/scoda/pkg/auth"
+	"github.com/scodalabs/scoda/pkg/kitx"
+	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
+)
+
+// Requests and responses of the endpoints. Business failures travel in the response
+// (Failed), infrastructure faults as the endpoint's error.
+
+type routesResponse struct {
+	Routes []routeJSON `json:"routes"`
+	Err    error       `json:"-"`
+}
+
+func (r routesResponse) Failed() error { return r.Err }
+
+type routeRequest struct{ Code string }
+
+type routeResponse struct {
+	routeJSON
+	Err error `json:"-"`
+}
+
+func (r routeResponse) Failed() error { return r.Err }
+
+type departureRequest struct{ ID string }
+
+// departureResponse carries the departure's version as its ETag; created answers 201.
+type departureResponse struct {
+	departureJSON
+	created bool
+	Err     error `json:"-"`
+}
+
+func (r departureResponse) Failed() error { return r.Err }
+
+func (r departureResponse) Headers() http.Header {
+	if r.Err != nil {
+		return nil
+	}
+	return http.Header{"Etag": {`"` + strconv.Itoa(r.Version) + `"`}}
+}
+
+func (r departureResponse) StatusCode() int {
+	if r.created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+type createDepartureRequest struct{ Spec pgstore.DepartureSpec }
+
+type bookRequest struct{ BookingRequest }
+
+type bookingRequest struct{ ID string }
+
+type bookingResponse struct {
+	bookingJSON
+	created bool
+	Err     error `json:"-"`
+}
+
+func (r bookingResponse) Failed() error { return r.Err }
+
+func (r bookingResponse) StatusCode() int {
+	if r.created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// Wire formats.
+
+type routeJSON struct {
+	Code        string     `json:"code"`
+	Name        string     `json:"name"`
+	TransitDays int        `json:"transitDays"`
+	FEUCN       int        `json:"feuChina"`
+	FEUAbroad   int        `json:"feuAbroad"`
+	Stops       []stopJSON `json:"stops"`
+}
+
+type stopJSON struct {
+	Seq            int     `json:"seq"`
+	UNLocationCode string  `json:"UNLocationCode"`
+	Name           string  `json:"name"`
+	Country        string  `json:"country"`
+	Role           string  `json:"role"`
+	GaugeMM        int     `json:"gaugeMm"`
+	KmFromPrev     int     `json:"kmFromPrevious"`
+	DwellHours     float64 `json:"dwellHours"`
+	BreakOfGauge   bool    `json:"breakOfGauge"`
+}
+
+func toRouteJSON(r pgstore.Route) routeJSON {
+	out := routeJSON{Code: r.Code, Name: r.Name, TransitDays: r.TransitDays, FEUCN: r.FEUCN, FEUAbroad: r.FEUAbroad,
+		Stops: make([]stopJSON, len(r.Stops))}
+	for i, st := range r.Stops {
+		out.Stops[i] = stopJSON{Seq: st.Seq, UNLocationCode: st.UNLocationCode, Name: st.Name, Country: st.Country,
+			Role: st.Role, GaugeMM: st.GaugeMM, KmFromPrev: st.KmFromPrev, DwellHours: st.Dwell.Hours(), BreakOfGauge: st.BreakOfGauge}
+	}
+	return out
+}
+
+type departureJSON struct {
+	ID               string              `json:"id"`
+	Route            string              `json:"route"`
+	TrainNumber      string              `json:"trainNumber"`
+	Status           string              `json:"status"`
+	Cutoff           time.Time           `json:"cutoff"`
+	PlannedDeparture time.Time           `json:"plannedDeparture"`
+	Version          int                 `json:"version"`
+	Stops            []departureStopJSON `json:"stops"`
+	Segments         []segmentJSON       `json:"segments"`
+}
+
+type departureStopJSON struct {
+	Seq              int        `json:"seq"`
+	UNLocationCode   string     `json:"UNLocationCode"`
+	PlannedArrival   *time.Time `json:"plannedArrival,omitempty"`
+	PlannedDeparture *time.Time `json:"plannedDeparture,omitempty"`
+	ActualArrival    *time.Time `json:"actualArrival,omitempty"`
+	ActualDeparture  *time.Time `json:"actualDeparture,omitempty"`
+}
+
+type segmentJSON struct {
+	Seq              int    `json:"seq"`
+	From             string `json:"from"`
+	To               string `json:"to"`
+	TEUCapacity      int    `json:"teuCapacity"`
+	TEUBooked        int    `json:"teuBooked"`
+	WeightCapacityKg int64  `json:"weightCapacityKg"`
+	WeightBookedKg   int64  `json:"weightBookedKg"`
+}
+
+func toDepartureJSON(d pgstore.Departure) departureJSON {
+	out := departureJSON{ID: d.ID, Route: d.Route, TrainNumber: d.TrainNumber, Status: d.Status, Cutoff: d.Cutoff,
+		PlannedDeparture: d.PlannedDeparture, Version: d.Version,
+		Stops: make([]departureStopJSON, len(d.Stops)), Segments: make([]segmentJSON, len(d.Segments))}
+	for i, st := range d.Stops {
+		out.Stops[i] = departureStopJSON{Seq: st.Seq, UNLocationCode: st.UNLocationCode, PlannedArrival: st.PlannedArrival,
+			PlannedDeparture: st.PlannedDeparture, ActualArrival: st.ActualArrival, ActualDeparture: st.ActualDeparture}
+	}
+	for i, g := range d.Segments {
+		out.Segments[i] = segmentJSON{Seq: g.Seq, From: g.From, To: g.To, TEUCapacity: g.TEUCapacity, TEUBooked: g.TEUBooked,
+			WeightCapacityKg: g.WeightCapacityKg, WeightBookedKg: g.WeightBookedKg}
+	}
+	return out
+}
+
+type bookingJSON struct {
+	ID                 string    `json:"id"`
+	DepartureID        string    `json:"departureID"`
+	Tenant             string    `json:"tenant"`
+	EquipmentReference string    `json:"equipmentReference"`
+	ISOEquipmentCode   string    `json:"isoEquipmentCode"`
+	TEU                int       `json:"teu"`
+	GrossWeightKg      int64     `json:"grossWeightKg"`
+	FromSeq            int       `json:"fromSeq"`
+	ToSeq              int       `json:"toSeq"`
+	Status             string    `json:"status"`
+	CreatedAt          time.Time `json:"createdAt"`
+	Version            int       `json:"version"`
+}
+
+func toBookingJSON(b pgstore.Booking) bookingJSON {
+	return bookingJSON{ID: b.ID, DepartureID: b.DepartureID, Tenant: b.Tenant, EquipmentReference: b.Container,
+		ISOEquipmentCode: b.ISOCode, TEU: b.TEU, GrossWeightKg: b.GrossWeightKg, FromSeq: b.FromSeq, ToSeq: b.ToSeq,
+		Status: b.Status, CreatedAt: b.CreatedAt, Version: b.Version}
+}
+
+func principal(ctx context.Context) auth.Principal {
+	p, _ := auth.FromContext(ctx) // the transport authenticates every request first
+	return p
+}
+
+func makeRoutesEndpoint(s *Scheduler) endpoint.Endpoint {
+	return func(ctx context.Context, _ any) (any, error) {
+		rs, err := s.Routes(ctx)
+		out := routesResponse{Routes: make([]routeJSON, len(rs)), Err: kitx.Business(err)}
+		for i, r := range rs {
+			out.Routes[i] = toRouteJSON(r)
+		}
+		return out, kitx.Infra(err)
+	}
+}
+
+func makeRouteEndpoint(s *Scheduler) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		r, err := s.Route(ctx, req.(routeRequest).Code)
+		return routeResponse{routeJSON: toRouteJSON(r), Err: kitx.Business(err)}, kitx.Infra(err)
+	}
+}
+
+func makeDepartureEndpoint(s *Scheduler) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		d, err := s.Departure(ctx, req.(departureRequest).ID)
+		return departureResponse{departureJSON: toDepartureJSON(d), Err: kitx.Business(err)}, kitx.Infra(err)
+	}
+}
+
+func makeCreateDepartureEndpoint(s *Scheduler) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		d, err := s.CreateDeparture(ctx, req.(createDepartureRequest).Spec)
+		return departureResponse{departureJSON: toDepartureJSON(d), created: true, Err: kitx.Business(err)}, kitx.Infra(err)
+	}
+}
+
+func makeBookEndpoint(s *Scheduler) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		b, err := s.Book(ctx, principal(ctx), req.(bookRequest).BookingRequest)
+		return bookingResponse{bookingJSON: toBookingJSON(b), created: true, Err: kitx.Business(err)}, kitx.Infra(err)
+	}
+}
+
+func makeBookingEndpoint(s *Scheduler) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		b, err := s.Booking(ctx, principal(ctx), req.(bookingRequest).ID)
+		return bookingResponse{bookingJSON: toBookingJSON(b), Err: kitx.Business(err)}, kitx.Infra(err)
+	}
+}
