@@ -228,3 +228,29 @@ func makeBookingEndpoint(s *Scheduler) endpoint.Endpoint {
 		return bookingResponse{bookingJSON: toBookingJSON(b), Err: kitx.Business(err)}, kitx.Infra(err)
 	}
 }
+
+type delayRequest struct {
+	ID, IfMatch string
+	DelayRequest
+}
+
+type capacityRequest struct {
+	ID, IfMatch string
+	CapacityRequest
+}
+
+func makeDelayEndpoint(s *Scheduler) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		r := req.(delayRequest)
+		d, err := s.Delay(ctx, r.ID, r.IfMatch, r.DelayRequest)
+		return departureResponse{departureJSON: toDepartureJSON(d), Err: kitx.Business(err)}, kitx.Infra(err)
+	}
+}
+
+func makeCapacityEndpoint(s *Scheduler) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		r := req.(capacityRequest)
+		d, err := s.SetCapacity(ctx, r.ID, r.IfMatch, r.CapacityRequest)
+		return departureResponse{departureJSON: toDepartureJSON(d), Err: kitx.Business(err)}, kitx.Infra(err)
+	}
+}

@@ -181,15 +181,7 @@ func envelope(tenant string, now time.Time) *commonv1.Envelope {
 // capacity (the smallest of its segments'), then opened when it is created open for booking.
 func departureEvents(d pgstore.Departure, r pgstore.Route, now time.Time) []events.Event {
 	planned := &schedulev1.DeparturePlanned{PlannedDepartureAt: timestamppb.New(d.PlannedDeparture),
-		ModeOfTransport: commonv1.ModeOfTransport_MODE_OF_TRANSPORT_RAIL, Capacity: &schedulev1.Capacity{}}
-	for i, g := range d.Segments {
-		if i == 0 || uint32(g.TEUCapacity) < planned.Capacity.Teu {
-			planned.Capacity.Teu = uint32(g.TEUCapacity)
-		}
-		if i == 0 || uint64(g.WeightCapacityKg) < planned.Capacity.GrossWeightKg {
-			planned.Capacity.GrossWeightKg = uint64(g.WeightCapacityKg)
-		}
-	}
+		ModeOfTransport: commonv1.ModeOfTransport_MODE_OF_TRANSPORT_RAIL, Capacity: throughCapacity(d)}
 	for i, st := range d.Stops {
 		stop := &schedulev1.Stop{Sequence: int32(st.Seq + 1), Location: &commonv1.Location{UnLocationCode: st.UNLocationCode}}
 		if st.PlannedArrival != nil {

@@ -39,6 +39,8 @@ func MountHTTP(mux *app.Mux, s *Scheduler, log *slog.Logger) {
 	route("GET /v1/routes/{code}", "route", makeRouteEndpoint(s), decodeRoute, readers...)
 	route("GET /v1/departures/{id}", "departure", makeDepartureEndpoint(s), decodeDeparture, readers...)
 	route("POST /v1/departures", "departure.create", makeCreateDepartureEndpoint(s), decodeCreateDeparture, planners...)
+	route("POST /v1/departures/{id}/delay", "departure.delay", makeDelayEndpoint(s), decodeDelay, planners...)
+	route("PUT /v1/departures/{id}/capacity", "departure.capacity", makeCapacityEndpoint(s), decodeCapacity, planners...)
 	route("POST /v1/bookings", "booking.create", makeBookEndpoint(s), decodeBook, bookers...)
 	route("GET /v1/bookings/{id}", "booking", makeBookingEndpoint(s), decodeBooking, bookers...)
 }
@@ -106,4 +108,23 @@ func decodeBook(_ context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	return bookRequest{BookingRequest: b}, nil
+}
+
+// The writes to an existing departure carry If-Match; the service checks it after the role, so
+// a caller without the role hears 403, not 428.
+
+func decodeDelay(_ context.Context, r *http.Request) (any, error) {
+	var b DelayRequest
+	if err := kitx.DecodeJSON(r, &b, maxBody); err != nil {
+		return nil, err
+	}
+	return delayRequest{ID: r.PathValue("id"), IfMatch: r.Header.Get("If-Match"), DelayRequest: b}, nil
+}
+
+func decodeCapacity(_ context.Context, r *http.Request) (any, error) {
+	var b CapacityRequest
+	if err := kitx.DecodeJSON(r, &b, maxBody); err != nil {
+		return nil, err
+	}
+	return capacityRequest{ID: r.PathValue("id"), IfMatch: r.Header.Get("If-Match"), CapacityRequest: b}, nil
 }

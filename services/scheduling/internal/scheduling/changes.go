@@ -1,0 +1,171 @@
+package scheduling
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/events"
+	commonv1 "github.com/scodalabs/scoda/pkg/gen/scoda/common/v1"
+	schedulev1 "github.com/scodalabs/scoda/pkg/gen/scoda/schedule/v1"
+	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
+)
+
+// MaxDelay is the longest a dispatcher may delay a departure in one step.
+const MaxDelay = 7 * 24 * time.Hour
+
+// IfMatch is the version a write expects the resource to be at, from the If-Match header.
+// The header holds one strong ETag, as GET answers it ("3"); a missing header is
+// apperr.ErrPreconditionRequired, anything else that is not a version we sent (a list, a weak
+// tag, *) can never match and is apperr.ErrPreconditionFailed.
+func IfMatch(header string) (int, error) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return 0, fmt.Errorf("If-Match is required: %w", apperr.ErrPreconditionRequired)
+	}
+	unq, err := strconv.Unquote(header)
+	if err != nil || !strings.HasPrefix(header, `"`) {
+		return 0, fmt.Errorf("If-Match %q is not an ETag we sent: %w", header, apperr.ErrPreconditionFailed)
+	}
+	v, err := strconv.Atoi(unq)
+	if err != nil || v < 1 {
+		return 0, fmt.Errorf("If-Match %q is not an ETag we sent: %w", header, apperr.ErrPreconditionFailed)
+	}
+	return v, nil
+}
+
+// DelayRequest delays a departure: By is a Go duration ("6h", "90m"), positive and at most
+// MaxDelay.
+type DelayRequest struct {
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+}
+
+// Delay moves the planned times of every stop the departure has not yet left by req.By, when
+// the departure is at the version ifMatch names. In the same transaction it announces
+// schedule.v1.departure.delayed and, for every active booking whose ETA (the planned arrival at
+// its to-stop) moved, schedule.v1.eta.changed with the old and new ETA.
+func (s *Scheduler) Delay(ctx context.Context, id, ifMatch string, req DelayRequest) (pgstore.Departure, error) {
+	version, err := IfMatch(ifMatch)
+	if err != nil {
+		return pgstore.Departure{}, err
+	}
+	by, err := time.ParseDuration(req.By)
+	switch {
+	case req.By == "":
+		return pgstore.Departure{}, apperr.Invalid("by", "is required, e.g. 6h")
+	case err != nil:
+		return pgstore.Departure{}, apperr.Invalid("by", "is a duration such as 6h or 90m")
+	case by <= 0:
+		return pgstore.Departure{}, apperr.Invalid("by", "must be positive")
+	case by > MaxDelay:
+		return pgstore.Departure{}, apperr.Invalid("by", "must be at most 168h (7 days)")
+	}
+	return s.store.DelayThen(ctx, id, version, by, func(tx pgx.Tx, before, after pgstore.Departure, bookings []pgstore.Booking) error {
+		now := s.now()
+		evs := []events.Event{departureDelayed(before, after, by, req.Reason, now)}
+		for _, b := range bookings {
+			if ev := etaChanged(before, after, b, req.Reason, now); ev != nil {
+				evs = append(evs, ev)
+			}
+		}
+		return enqueue(ctx, tx, evs...)
+	})
+}
+
+// CapacityRequest is the capacity of every segment of a departure.
+type CapacityRequest struct {
+	TEUChina         *int   `json:"teuChina"`
+	TEUAbroad        *int   `json:"teuAbroad"`
+	WeightCapacityKg *int64 `json:"weightCapacityKg"`
+}
+
+// SetCapacity replaces a departure's capacity when it is at the version ifMatch names and
+// announces schedule.v1.departure.capacity_changed. A capacity below what is booked on any
+// segment changes nothing: a *pgstore.LowerCapacityError names the segment and the bookings.
+func (s *Scheduler) SetCapacity(ctx context.Context, id, ifMatch string, req CapacityRequest) (pgstore.Departure, error) {
+	version, err := IfMatch(ifMatch)
+	if err != nil {
+		return pgstore.Departure{}, err
+	}
+	v := &apperr.ValidationError{}
+	if req.TEUChina == nil {
+		v.Add("teuChina", "is required")
+	} else if *req.TEUChina < 0 {
+		v.Add("teuChina", "must not be negative")
+	}
+	if req.TEUAbroad == nil {
+		v.Add("teuAbroad", "is required")
+	} else if *req.TEUAbroad < 0 {
+		v.Add("teuAbroad", "must not be negative")
+	}
+	if req.WeightCapacityKg == nil {
+		v.Add("weightCapacityKg", "is required")
+	} else if *req.WeightCapacityKg < 0 {
+		v.Add("weightCapacityKg", "must not be negative")
+	}
+	if err := v.Err(); err != nil {
+		return pgstore.Departure{}, err
+	}
+	spec := pgstore.CapacitySpec{TEUCN: *req.TEUChina, TEUAbroad: *req.TEUAbroad, WeightKg: *req.WeightCapacityKg}
+	return s.store.SetCapacityThen(ctx, id, version, spec, func(tx pgx.Tx, before, after pgstore.Departure) error {
+		return enqueue(ctx, tx, &schedulev1.DepartureEvent{Envelope: envelope("", s.now()), DepartureId: after.ID,
+			RouteCode: after.Route, TrainNumber: after.TrainNumber, Change: &schedulev1.DepartureEvent_CapacityChanged{
+				CapacityChanged: &schedulev1.DepartureCapacityChanged{Previous: throughCapacity(before), Current: throughCapacity(after)}}})
+	})
+}
+
+// throughCapacity is the capacity of a departure end to end: the smallest of its segments'.
+func throughCapacity(d pgstore.Departure) *schedulev1.Capacity {
+	c := &schedulev1.Capacity{}
+	for i, g := range d.Segments {
+		if i == 0 || uint32(g.TEUCapacity) < c.Teu {
+			c.Teu = uint32(g.TEUCapacity)
+		}
+		if i == 0 || uint64(g.WeightCapacityKg) < c.GrossWeightKg {
+			c.GrossWeightKg = uint64(g.WeightCapacityKg)
+		}
+	}
+	return c
+}
+
+func ts(t *time.Time) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return timestamppb.New(*t)
+}
+
+func departureDelayed(before, after pgstore.Departure, by time.Duration, reason string, now time.Time) *schedulev1.DepartureEvent {
+	delayed := &schedulev1.DepartureDelayed{Delay: durationpb.New(by), Reason: reason}
+	if n := len(before.Stops); n > 0 && n == len(after.Stops) {
+		delayed.PreviousDepartureAt, delayed.NewDepartureAt = ts(before.Stops[0].PlannedDeparture), ts(after.Stops[0].PlannedDeparture)
+		delayed.PreviousArrivalAt, delayed.NewArrivalAt = ts(before.Stops[n-1].PlannedArrival), ts(after.Stops[n-1].PlannedArrival)
+	}
+	return &schedulev1.DepartureEvent{Envelope: envelope("", now), DepartureId: after.ID, RouteCode: after.Route,
+		TrainNumber: after.TrainNumber, Change: &schedulev1.DepartureEvent_Delayed{Delayed: delayed}}
+}
+
+// etaChanged announces a booking's new ETA after a delay; nil when it did not move (its train
+// had already reached the booking's to-stop).
+func etaChanged(before, after pgstore.Departure, b pgstore.Booking, reason string, now time.Time) *schedulev1.EtaEvent {
+	if b.ToSeq >= len(before.Stops) || b.ToSeq >= len(after.Stops) {
+		return nil
+	}
+	old, eta := before.Stops[b.ToSeq].PlannedArrival, after.Stops[b.ToSeq].PlannedArrival
+	if eta == nil || (old != nil && old.Equal(*eta)) {
+		return nil
+	}
+	return &schedulev1.EtaEvent{Envelope: envelope(b.Tenant, now), BookingId: b.ID, EquipmentReference: b.Container,
+		DepartureId: after.ID, Change: &schedulev1.EtaEvent_Changed{Changed: &schedulev1.EtaChanged{
+			PreviousEta: ts(old), Eta: ts(eta),
+			Location: &commonv1.Location{UnLocationCode: after.Stops[b.ToSeq].UNLocationCode},
+			Reason:   schedulev1.EtaChangeReason_ETA_CHANGE_REASON_DEPARTURE_DELAYED, Detail: reason}}}
+}
