@@ -254,3 +254,46 @@ func makeCapacityEndpoint(s *Scheduler) endpoint.Endpoint {
 		return departureResponse{departureJSON: toDepartureJSON(d), Err: kitx.Business(err)}, kitx.Infra(err)
 	}
 }
+
+type cancelRequest struct {
+	ID, IfMatch string
+	CancelRequest
+}
+
+type movedJSON struct {
+	BookingID     string `json:"bookingID"`
+	ToDepartureID string `json:"toDepartureID"`
+}
+
+// cancelResponse summarises a cancellation; the departure's new version is its ETag.
+type cancelResponse struct {
+	Moved      []movedJSON `json:"moved"`
+	Waitlisted []string    `json:"waitlisted"`
+	version    int
+	Err        error `json:"-"`
+}
+
+func (r cancelResponse) Failed() error { return r.Err }
+
+func (r cancelResponse) Headers() http.Header {
+	if r.Err != nil {
+		return nil
+	}
+	return http.Header{"Etag": {`"` + strconv.Itoa(r.version) + `"`}}
+}
+
+func makeCancelEndpoint(s *Scheduler) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		r := req.(cancelRequest)
+		c, err := s.Cancel(ctx, r.ID, r.IfMatch, r.CancelRequest)
+		out := cancelResponse{Moved: make([]movedJSON, len(c.Moved)), Waitlisted: make([]string, len(c.Waitlisted)),
+			version: c.Departure.Version, Err: kitx.Business(err)}
+		for i, m := range c.Moved {
+			out.Moved[i] = movedJSON{BookingID: m.Booking.ID, ToDepartureID: m.ToDepartureID}
+		}
+		for i, b := range c.Waitlisted {
+			out.Waitlisted[i] = b.ID
+		}
+		return out, kitx.Infra(err)
+	}
+}

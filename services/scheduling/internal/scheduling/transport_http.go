@@ -41,6 +41,7 @@ func MountHTTP(mux *app.Mux, s *Scheduler, log *slog.Logger) {
 	route("POST /v1/departures", "departure.create", makeCreateDepartureEndpoint(s), decodeCreateDeparture, planners...)
 	route("POST /v1/departures/{id}/delay", "departure.delay", makeDelayEndpoint(s), decodeDelay, planners...)
 	route("PUT /v1/departures/{id}/capacity", "departure.capacity", makeCapacityEndpoint(s), decodeCapacity, planners...)
+	route("POST /v1/departures/{id}/cancel", "departure.cancel", makeCancelEndpoint(s), decodeCancel, planners...)
 	route("POST /v1/bookings", "booking.create", makeBookEndpoint(s), decodeBook, bookers...)
 	route("GET /v1/bookings/{id}", "booking", makeBookingEndpoint(s), decodeBooking, bookers...)
 }
@@ -127,4 +128,12 @@ func decodeCapacity(_ context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	return capacityRequest{ID: r.PathValue("id"), IfMatch: r.Header.Get("If-Match"), CapacityRequest: b}, nil
+}
+
+func decodeCancel(_ context.Context, r *http.Request) (any, error) {
+	var b CancelRequest
+	if err := kitx.DecodeJSON(r, &b, maxBody); err != nil {
+		return nil, err
+	}
+	return cancelRequest{ID: r.PathValue("id"), IfMatch: r.Header.Get("If-Match"), CancelRequest: b}, nil
 }
