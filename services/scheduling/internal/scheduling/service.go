@@ -48,11 +48,12 @@ func Service(version string) app.Service {
 			if err := store.SeedNetwork(ctx, network); err != nil {
 				return nil, err
 			}
-			MountHTTP(d.API, NewScheduler(store), d.Log)
+			sched := NewScheduler(store)
+			MountHTTP(d.API, sched, d.Log)
 			// Events leave Postgres through the outbox: written with the state change, relayed here.
 			pub := natsx.NewPublisher(d.JetStream, natsx.WithSubjectTemplate(events.SubjectTemplate))
 			relay := postgres.NewRelay(d.DB, pub, postgres.RelayOptions{Logger: d.Log})
-			milestones, err := app.EventConsumer(d, MilestonesConsumer, 4, nil)
+			milestones, err := app.EventConsumer(d, MilestonesConsumer, 4, sched.Milestone)
 			if err != nil {
 				return nil, err
 			}

@@ -1,0 +1,122 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Booking statuses a container's milestones move a booking through, in order. A booking only
+// ever moves forward along them.
+const (
+	BookingReceived  = "received"
+	BookingLoaded    = "loaded"
+	BookingInTransit = "in_transit"
+	BookingArrived   = "arrived"
+	BookingDelivered = "delivered"
+)
+
+// progress is the forward order of booking statuses: confirmed and waitlisted come first.
+var progress = []string{BookingConfirmed, BookingWaitlisted, BookingReceived, BookingLoaded,
+	BookingInTransit, BookingArrived, BookingDelivered}
+
+// before returns the statuses a booking may move to status from: those earlier in progress.
+func before(status string) []string {
+	for i, s := range progress {
+		if s == status {
+			if i < 2 { // confirmed and waitlisted are not reached by milestones
+				return nil
+			}
+			return progress[:i]
+		}
+	}
+	return nil
+}
+
+// Riding is a container's active booking with the departure it rides.
+type Riding struct {
+	Booking         Booking
+	Route           string
+	TrainNumber     string
+	DepartureStatus string
+	Stops           []string // UN/LOCODE by seq
+}
+
+// ActiveBookingFor returns, in tx, the latest booking (by created_at) of container that is not
+// cancelled, locked for update, with its departure; ok is false when there is none.
+func (s *Store) ActiveBookingFor(ctx context.Context, tx pgx.Tx, container string) (r Riding, ok bool, err error) {
+	b := &r.Booking
+	err = tx.QueryRow(ctx, `
+		SELECT b.id::text, b.departure_id::text, b.tenant_id, b.equipment_reference, b.iso_equipment_code, b.teu,
+			b.gross_weight_kg, b.from_seq, b.to_seq, b.status, b.created_at, b.version,
+			d.route_code, d.train_number, d.status
+		FROM bookings b JOIN departures d ON d.id = b.departure_id
+		WHERE b.equipment_reference = $1 AND b.status <> $2
+		ORDER BY b.created_at DESC, b.id DESC LIMIT 1 FOR UPDATE OF b`, container, BookingCancelled).Scan(
+		&b.ID, &b.DepartureID, &b.Tenant, &b.Container, &b.ISOCode, &b.TEU, &b.GrossWeightKg,
+		&b.FromSeq, &b.ToSeq, &b.Status, &b.CreatedAt, &b.Version, &r.Route, &r.TrainNumber, &r.DepartureStatus)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Riding{}, false, nil
+	}
+	if err != nil {
+		return Riding{}, false, err
+	}
+	rows, err := tx.Query(ctx, `SELECT un_location_code FROM departure_stops WHERE departure_id = $1 ORDER BY seq`, b.DepartureID)
+	if err != nil {
+		return Riding{}, false, err
+	}
+	r.Stops, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return Riding{}, false, err
+	}
+	return r, true, nil
+}
+
+// AdvanceBooking moves a booking to status in tx when it is still at an earlier status, and
+// returns the status it had; moved is false (and nothing changes) when it is already there or
+// beyond, or cancelled.
+func (s *Store) AdvanceBooking(ctx context.Context, tx pgx.Tx, id, status string) (previous string, moved bool, err error) {
+	from := before(status)
+	if from == nil {
+		return "", false, nil
+	}
+	err = tx.QueryRow(ctx, `
+		UPDATE bookings b SET status = $2, version = b.version + 1
+		FROM bookings old WHERE old.id = b.id AND b.id = $1 AND b.status = ANY($3)
+		RETURNING old.status`, id, status, from).Scan(&previous)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return previous, true, nil
+}
+
+// MarkDeparted records in tx that a departure left stop seq at: the stop's actual departure time
+// (the first report wins) and, when the departure had not departed yet, its status. departed
+// says whether the status changed.
+func (s *Store) MarkDeparted(ctx context.Context, tx pgx.Tx, departureID string, seq int, at time.Time) (departed bool, err error) {
+	if _, err := tx.Exec(ctx, `
+		UPDATE departure_stops SET actual_departure_at = $3
+		WHERE departure_id = $1 AND seq = $2 AND actual_departure_at IS NULL`, departureID, seq, at); err != nil {
+		return false, err
+	}
+	tag, err := tx.Exec(ctx, `
+		UPDATE departures SET status = $2, version = version + 1, updated_at = now()
+		WHERE id = $1 AND status = ANY($3)`, departureID, StatusDeparted, []string{StatusPlanned, StatusOpen, StatusClosed})
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// RecordArrival records in tx that a departure reached stop seq at (the first report wins).
+func (s *Store) RecordArrival(ctx context.Context, tx pgx.Tx, departureID string, seq int, at time.Time) error {
+	_, err := tx.Exec(ctx, `
+		UPDATE departure_stops SET actual_arrival_at = $3
+		WHERE departure_id = $1 AND seq = $2 AND actual_arrival_at IS NULL`, departureID, seq, at)
+	return err
+}
