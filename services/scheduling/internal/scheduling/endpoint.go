@@ -297,3 +297,24 @@ func makeCancelEndpoint(s *Scheduler) endpoint.Endpoint {
 		return out, kitx.Infra(err)
 	}
 }
+
+type moveRequest struct{ MoveRequest }
+
+// moveResponse lists the moved bookings as they are now.
+type moveResponse struct {
+	Bookings []bookingJSON `json:"bookings"`
+	Err      error         `json:"-"`
+}
+
+func (r moveResponse) Failed() error { return r.Err }
+
+func makeMoveEndpoint(s *Scheduler) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		moves, err := s.Move(ctx, req.(moveRequest).MoveRequest)
+		out := moveResponse{Bookings: make([]bookingJSON, len(moves)), Err: kitx.Business(err)}
+		for i, m := range moves {
+			out.Bookings[i] = toBookingJSON(m.Booking)
+		}
+		return out, kitx.Infra(err)
+	}
+}

@@ -42,6 +42,7 @@ func MountHTTP(mux *app.Mux, s *Scheduler, log *slog.Logger) {
 	route("POST /v1/departures/{id}/delay", "departure.delay", makeDelayEndpoint(s), decodeDelay, planners...)
 	route("PUT /v1/departures/{id}/capacity", "departure.capacity", makeCapacityEndpoint(s), decodeCapacity, planners...)
 	route("POST /v1/departures/{id}/cancel", "departure.cancel", makeCancelEndpoint(s), decodeCancel, planners...)
+	route("POST /v1/bookings/move", "booking.move", makeMoveEndpoint(s), decodeMove, planners...)
 	route("POST /v1/bookings", "booking.create", makeBookEndpoint(s), decodeBook, bookers...)
 	route("GET /v1/bookings/{id}", "booking", makeBookingEndpoint(s), decodeBooking, bookers...)
 }
@@ -136,4 +137,12 @@ func decodeCancel(_ context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	return cancelRequest{ID: r.PathValue("id"), IfMatch: r.Header.Get("If-Match"), CancelRequest: b}, nil
+}
+
+func decodeMove(_ context.Context, r *http.Request) (any, error) {
+	var b MoveRequest
+	if err := kitx.DecodeJSON(r, &b, maxBody); err != nil {
+		return nil, err
+	}
+	return moveRequest{MoveRequest: b}, nil
 }
