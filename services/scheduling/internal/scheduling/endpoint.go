@@ -318,3 +318,94 @@ func makeMoveEndpoint(s *Scheduler) endpoint.Endpoint {
 		return out, kitx.Infra(err)
 	}
 }
+
+// manifestResponse is a departure's manifest; Segments is absent for a shipper.
+type manifestResponse struct {
+	ID          string                `json:"id"`
+	Route       string                `json:"route"`
+	TrainNumber string                `json:"trainNumber"`
+	Status      string                `json:"status"`
+	Segments    []manifestSegmentJSON `json:"segments,omitempty"`
+	Bookings    []manifestBookingJSON `json:"bookings"`
+	Pairs       [][2]string           `json:"pairs"`
+	Unpaired    []unpairedJSON        `json:"unpaired"`
+	Waitlist    []manifestBookingJSON `json:"waitlist"`
+	Err         error                 `json:"-"`
+}
+
+func (r manifestResponse) Failed() error { return r.Err }
+
+type manifestSegmentJSON struct {
+	From             string `json:"from"`
+	To               string `json:"to"`
+	TEUCapacity      int    `json:"teuCapacity"`
+	TEUBooked        int    `json:"teuBooked"`
+	TEUFree          int    `json:"teuFree"`
+	WeightCapacityKg int64  `json:"weightCapacityKg"`
+	WeightBookedKg   int64  `json:"weightBookedKg"`
+	WeightFreeKg     int64  `json:"weightFreeKg"`
+}
+
+type manifestBookingJSON struct {
+	ID                 string `json:"id"`
+	Tenant             string `json:"tenant"`
+	EquipmentReference string `json:"equipmentReference"`
+	ISOEquipmentCode   string `json:"isoEquipmentCode"`
+	TEU                int    `json:"teu"`
+	GrossWeightKg      int64  `json:"grossWeightKg"`
+	From               string `json:"from"`
+	To                 string `json:"to"`
+	Status             string `json:"status"`
+}
+
+type unpairedJSON struct {
+	EquipmentReference string `json:"equipmentReference"`
+	GrossWeightKg      int64  `json:"grossWeightKg"`
+	Reason             string `json:"reason"`
+}
+
+func toManifestResponse(m Manifest) manifestResponse {
+	d := m.Departure
+	out := manifestResponse{ID: d.ID, Route: d.Route, TrainNumber: d.TrainNumber, Status: d.Status,
+		Bookings: []manifestBookingJSON{}, Pairs: [][2]string{}, Unpaired: []unpairedJSON{}, Waitlist: []manifestBookingJSON{}}
+	if m.Totals {
+		for _, g := range d.Segments {
+			out.Segments = append(out.Segments, manifestSegmentJSON{From: g.From, To: g.To,
+				TEUCapacity: g.TEUCapacity, TEUBooked: g.TEUBooked, TEUFree: g.TEUCapacity - g.TEUBooked,
+				WeightCapacityKg: g.WeightCapacityKg, WeightBookedKg: g.WeightBookedKg, WeightFreeKg: g.WeightCapacityKg - g.WeightBookedKg})
+		}
+	}
+	stop := func(seq int) string {
+		if seq >= 0 && seq < len(d.Stops) {
+			return d.Stops[seq].UNLocationCode
+		}
+		return ""
+	}
+	toJSON := func(b pgstore.Booking) manifestBookingJSON {
+		return manifestBookingJSON{ID: b.ID, Tenant: b.Tenant, EquipmentReference: b.Container, ISOEquipmentCode: b.ISOCode,
+			TEU: b.TEU, GrossWeightKg: b.GrossWeightKg, From: stop(b.FromSeq), To: stop(b.ToSeq), Status: b.Status}
+	}
+	for _, b := range m.Bookings {
+		out.Bookings = append(out.Bookings, toJSON(b))
+	}
+	for _, b := range m.Waitlist {
+		out.Waitlist = append(out.Waitlist, toJSON(b))
+	}
+	for _, p := range m.Pairs {
+		out.Pairs = append(out.Pairs, [2]string{p.A.Container, p.B.Container})
+	}
+	for _, u := range m.Unpaired {
+		out.Unpaired = append(out.Unpaired, unpairedJSON{EquipmentReference: u.Booking.Container,
+			GrossWeightKg: u.Booking.GrossWeightKg, Reason: u.Reason})
+	}
+	return out
+}
+
+func makeManifestEndpoint(s *Scheduler) endpoint.Endpoint {
+	return func(ctx context.Context, req any) (any, error) {
+		m, err := s.Manifest(ctx, principal(ctx), req.(departureRequest).ID)
+		out := toManifestResponse(m)
+		out.Err = kitx.Business(err)
+		return out, kitx.Infra(err)
+	}
+}

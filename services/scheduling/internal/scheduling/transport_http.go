@@ -38,6 +38,7 @@ func MountHTTP(mux *app.Mux, s *Scheduler, log *slog.Logger) {
 	route("GET /v1/routes", "routes", makeRoutesEndpoint(s), decodeNothing, readers...)
 	route("GET /v1/routes/{code}", "route", makeRouteEndpoint(s), decodeRoute, readers...)
 	route("GET /v1/departures/{id}", "departure", makeDepartureEndpoint(s), decodeDeparture, readers...)
+	route("GET /v1/departures/{id}/manifest", "departure.manifest", makeManifestEndpoint(s), decodeDeparture, bookers...)
 	route("POST /v1/departures", "departure.create", makeCreateDepartureEndpoint(s), decodeCreateDeparture, planners...)
 	route("POST /v1/departures/{id}/delay", "departure.delay", makeDelayEndpoint(s), decodeDelay, planners...)
 	route("PUT /v1/departures/{id}/capacity", "departure.capacity", makeCapacityEndpoint(s), decodeCapacity, planners...)
