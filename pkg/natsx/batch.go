@@ -162,12 +162,9 @@ func (s *BatchSubscriber) Run(ctx context.Context) error {
 	}
 	defer s.running.Store(false)
 
-	cons, err := s.js.Consumer(ctx, s.stream, s.consumer)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil // shut down before it started: nothing to drain
-		}
-		return fmt.Errorf("natsx: consumer %q on stream %q: %w", s.consumer, s.stream, err)
+	cons, err := lookupConsumer(ctx, s.js, s.stream, s.consumer)
+	if cons == nil {
+		return err // nil when shut down before it started: nothing to drain
 	}
 	rc := configFrom(cons.CachedInfo())
 	limit := s.opts.MaxBatch
@@ -237,17 +234,7 @@ func (s *BatchSubscriber) Run(ctx context.Context) error {
 	}
 
 	drainErr := waitInFlight(&wg, &inflight, cancelHandlers, s.opts.DrainTimeout)
-	if nc := s.js.Conn(); nc != nil && !nc.IsClosed() {
-		if err := nc.FlushTimeout(5 * time.Second); err != nil {
-			s.log.WarnContext(ctx, "flushing acks failed", slog.Any("error", err))
-		}
-	}
-	if ctx.Err() == nil {
-		return errors.Join(fmt.Errorf("natsx: consuming %q on stream %q stopped: %w", s.consumer, s.stream,
-			errFirst(lastErr, errStopped)), drainErr)
-	}
-	s.log.InfoContext(ctx, "batch subscriber drained", slog.String("stream", s.stream))
-	return drainErr
+	return finishRun(ctx, s.js, s.log, s.stream, s.consumer, errFirst(lastErr, errStopped), drainErr)
 }
 
 // delivery is a message taken from the iterator and when.

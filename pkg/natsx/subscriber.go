@@ -192,12 +192,9 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	}
 	defer s.running.Store(false)
 
-	cons, err := s.js.Consumer(ctx, s.stream, s.consumer)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil // shut down before it started: nothing to drain
-		}
-		return fmt.Errorf("natsx: consumer %q on stream %q: %w", s.consumer, s.stream, err)
+	cons, err := lookupConsumer(ctx, s.js, s.stream, s.consumer)
+	if cons == nil {
+		return err // nil when shut down before it started: nothing to drain
 	}
 	rc := configFrom(cons.CachedInfo())
 	iter, err := cons.Messages(
@@ -268,18 +265,35 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	}
 
 	drainErr := waitInFlight(&wg, &inflight, cancelHandlers, s.opts.DrainTimeout)
-	if nc := s.js.Conn(); nc != nil && !nc.IsClosed() {
+	return finishRun(ctx, s.js, s.log, s.stream, s.consumer, errFirst(lastErr, jetstream.ErrMsgIteratorClosed), drainErr)
+}
+
+// lookupConsumer finds the durable consumer a subscriber reads. It returns (nil, nil) when ctx
+// ended first: the service shut down before the subscriber started.
+func lookupConsumer(ctx context.Context, js jetstream.JetStream, stream, consumer string) (jetstream.Consumer, error) {
+	cons, err := js.Consumer(ctx, stream, consumer)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("natsx: consumer %q on stream %q: %w", consumer, stream, err)
+	}
+	return cons, nil
+}
+
+// finishRun ends a subscriber's Run after its in-flight work settled: it flushes the acks and,
+// when consuming stopped without being asked to (consumer deleted, connection closed), returns
+// stopErr so the service stops and restarts rather than idles.
+func finishRun(ctx context.Context, js jetstream.JetStream, log *slog.Logger, stream, consumer string, stopErr, drainErr error) error {
+	if nc := js.Conn(); nc != nil && !nc.IsClosed() {
 		if err := nc.FlushTimeout(5 * time.Second); err != nil {
-			s.log.WarnContext(ctx, "flushing acks failed", slog.Any("error", err))
+			log.WarnContext(ctx, "flushing acks failed", slog.Any("error", err))
 		}
 	}
 	if ctx.Err() == nil {
-		// Consuming stopped without being asked to: the consumer was deleted or the
-		// connection closed. The service should stop (and restart) rather than idle.
-		return errors.Join(fmt.Errorf("natsx: consuming %q on stream %q stopped: %w", s.consumer, s.stream,
-			errFirst(lastErr, jetstream.ErrMsgIteratorClosed)), drainErr)
+		return errors.Join(fmt.Errorf("natsx: consuming %q on stream %q stopped: %w", consumer, stream, stopErr), drainErr)
 	}
-	s.log.InfoContext(ctx, "subscriber drained", slog.String("stream", s.stream))
+	log.InfoContext(ctx, "subscriber drained", slog.String("stream", stream))
 	return drainErr
 }
 
