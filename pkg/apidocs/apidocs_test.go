@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/scodalabs/scoda/pkg/testkit"
 )
 
 func newMux(t *testing.T, doc string) *http.ServeMux {
@@ -174,7 +176,7 @@ func TestUIIsSelfContained(t *testing.T) {
 func TestJavaScriptSyntax(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not installed")
+		testkit.Unavailable(t, "node (for the JavaScript syntax check)", err)
 	}
 	if out, err := exec.Command(node, "--check", "ui/app.js").CombinedOutput(); err != nil {
 		t.Fatalf("node --check ui/app.js: %v\n%s", err, out)
