@@ -35,6 +35,7 @@ var (
 	_ Event = (*schedulev1.BookingEvent)(nil)
 	_ Event = (*schedulev1.EtaEvent)(nil)
 	_ Event = (*schedulev1.ShipmentEvent)(nil)
+	_ Event = (*schedulev1.ExceptionEvent)(nil)
 	_ Event = (*notificationv1.DeliveryEvent)(nil)
 	_ Event = (*notificationv1.SubscriptionEvent)(nil)
 )
@@ -60,6 +61,7 @@ const (
 	ContentTypeBookingEvent      = MediaType + "; proto=scoda.schedule.v1.BookingEvent"
 	ContentTypeEtaEvent          = MediaType + "; proto=scoda.schedule.v1.EtaEvent"
 	ContentTypeShipmentEvent     = MediaType + "; proto=scoda.schedule.v1.ShipmentEvent"
+	ContentTypeExceptionEvent    = MediaType + "; proto=scoda.schedule.v1.ExceptionEvent"
 	ContentTypeDeliveryEvent     = MediaType + "; proto=scoda.notification.v1.DeliveryEvent"
 	ContentTypeSubscriptionEvent = MediaType + "; proto=scoda.notification.v1.SubscriptionEvent"
 )
@@ -85,6 +87,7 @@ var known = map[protoreflect.FullName]func() Event{
 	"scoda.schedule.v1.BookingEvent":          func() Event { return new(schedulev1.BookingEvent) },
 	"scoda.schedule.v1.EtaEvent":              func() Event { return new(schedulev1.EtaEvent) },
 	"scoda.schedule.v1.ShipmentEvent":         func() Event { return new(schedulev1.ShipmentEvent) },
+	"scoda.schedule.v1.ExceptionEvent":        func() Event { return new(schedulev1.ExceptionEvent) },
 	"scoda.notification.v1.DeliveryEvent":     func() Event { return new(notificationv1.DeliveryEvent) },
 	"scoda.notification.v1.SubscriptionEvent": func() Event { return new(notificationv1.SubscriptionEvent) },
 }

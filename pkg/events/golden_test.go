@@ -121,6 +121,7 @@ func TestSamplesCoverEveryField(t *testing.T) {
 		(*schedulev1.BookingEvent)(nil),
 		(*schedulev1.EtaEvent)(nil),
 		(*schedulev1.ShipmentEvent)(nil),
+		(*schedulev1.ExceptionEvent)(nil),
 		(*notificationv1.DeliveryEvent)(nil),
 		(*notificationv1.SubscriptionEvent)(nil),
 	}
@@ -228,6 +229,7 @@ func TestContentTypeConstants(t *testing.T) {
 		{new(schedulev1.BookingEvent), events.ContentTypeBookingEvent},
 		{new(schedulev1.EtaEvent), events.ContentTypeEtaEvent},
 		{new(schedulev1.ShipmentEvent), events.ContentTypeShipmentEvent},
+		{new(schedulev1.ExceptionEvent), events.ContentTypeExceptionEvent},
 		{new(notificationv1.DeliveryEvent), events.ContentTypeDeliveryEvent},
 		{new(notificationv1.SubscriptionEvent), events.ContentTypeSubscriptionEvent},
 	}

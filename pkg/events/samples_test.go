@@ -423,7 +423,45 @@ func scheduleSamples() []sample {
 				Status:         schedulev1.ShipmentStatus_SHIPMENT_STATUS_IN_TRANSIT,
 			}},
 		})},
+		{"shipment_leg_updated", "schedule.v1.shipment.leg_updated", shipmentEvent("44", &schedulev1.ShipmentEvent{
+			Change: &schedulev1.ShipmentEvent_LegUpdated{LegUpdated: &schedulev1.ShipmentLegUpdated{Leg: func() *schedulev1.Leg {
+				l := railLeg()
+				l.BookingId = "bkg-000123"
+				l.ActualDepartureAt = at(12 * time.Hour)
+				l.ActualArrivalAt = at(16*24*time.Hour + 3*time.Hour)
+				l.EstimatedArrivalAt = at(16*24*time.Hour + 3*time.Hour)
+				return l
+			}()}},
+		})},
+		{"exception_missed_cutoff", "schedule.v1.exception.missed_cutoff", exceptionEvent("71", "tenant-haier", &schedulev1.ExceptionEvent{
+			BookingId: "bkg-000123", EquipmentReference: containerA, ShipmentId: "shp-000045", TransportDocumentReference: "SCODAMBL250001",
+			Change: &schedulev1.ExceptionEvent_MissedCutoff{MissedCutoff: &schedulev1.MissedCutoff{CutoffAt: at(-48 * time.Hour), Location: qingdao()}},
+		})},
+		{"exception_departure_late", "schedule.v1.exception.departure_late", exceptionEvent("72", "", &schedulev1.ExceptionEvent{
+			Change: &schedulev1.ExceptionEvent_DepartureLate{DepartureLate: &schedulev1.DepartureLate{
+				Delay: durationpb.New(7 * time.Hour), Threshold: durationpb.New(4 * time.Hour), Location: qingdao(), StopSequence: 1,
+				PlannedAt: at(10 * time.Hour), ActualAt: at(17 * time.Hour),
+			}},
+		})},
+		{"exception_border_dwell", "schedule.v1.exception.border_dwell", exceptionEvent("73", "", &schedulev1.ExceptionEvent{
+			Change: &schedulev1.ExceptionEvent_BorderDwell{BorderDwell: &schedulev1.BorderDwell{
+				Location: border(), StopSequence: 2, ArrivedAt: at(4 * 24 * time.Hour), Dwell: durationpb.New(30 * time.Hour),
+				Threshold: durationpb.New(24 * time.Hour),
+			}},
+		})},
+		{"exception_waitlisted", "schedule.v1.exception.waitlisted", exceptionEvent("74", "tenant-haier", &schedulev1.ExceptionEvent{
+			BookingId: "bkg-000123", EquipmentReference: containerA,
+			Change: &schedulev1.ExceptionEvent_Waitlisted{Waitlisted: &schedulev1.BookingWaitlisted{Position: proto.Int32(2), Reason: "departure cancelled"}},
+		})},
 	}
+}
+
+func exceptionEvent(id, tenant string, ev *schedulev1.ExceptionEvent) *schedulev1.ExceptionEvent {
+	ev.Envelope = envelope(id, tenant, commonv1.SourceType_SOURCE_TYPE_SCODA, "scheduling")
+	ev.DepartureId = "dep-QD-DUI-20250501"
+	ev.RouteCode = "QD-DUI"
+	ev.TrainNumber = trainNo
+	return ev
 }
 
 func deliveryEvent(id string, attempt uint32, ev *notificationv1.DeliveryEvent) *notificationv1.DeliveryEvent {

@@ -37,6 +37,7 @@ const (
 	FilterBooking      = PrefixSchedule + "booking.>"
 	FilterEta          = PrefixSchedule + "eta.>"
 	FilterShipment     = PrefixSchedule + "shipment.>"
+	FilterException    = PrefixSchedule + "exception.>"
 	FilterNotification = PrefixNotification + ">"
 	FilterDelivery     = PrefixNotification + "delivery.>"
 	FilterSubscription = PrefixNotification + "subscription.>"
@@ -87,6 +88,8 @@ func Subject(ev Event) (string, error) {
 		return EtaSubject(ev)
 	case *schedulev1.ShipmentEvent:
 		return ShipmentSubject(ev)
+	case *schedulev1.ExceptionEvent:
+		return ExceptionSubject(ev)
 	case *notificationv1.DeliveryEvent:
 		return DeliverySubject(ev)
 	case *notificationv1.SubscriptionEvent:
@@ -239,10 +242,30 @@ func ShipmentSubject(ev *schedulev1.ShipmentEvent) (string, error) {
 		change = "leg_added"
 	case *schedulev1.ShipmentEvent_StatusChanged:
 		change = "status_changed"
+	case *schedulev1.ShipmentEvent_LegUpdated:
+		change = "leg_updated"
 	default:
 		return "", fmt.Errorf("%w: shipment event %q", ErrNoPayload, EventID(ev))
 	}
 	return PrefixSchedule + "shipment." + change, nil
+}
+
+// ExceptionSubject returns schedule.v1.exception.<change>.
+func ExceptionSubject(ev *schedulev1.ExceptionEvent) (string, error) {
+	var change string
+	switch ev.GetChange().(type) {
+	case *schedulev1.ExceptionEvent_MissedCutoff:
+		change = "missed_cutoff"
+	case *schedulev1.ExceptionEvent_DepartureLate:
+		change = "departure_late"
+	case *schedulev1.ExceptionEvent_BorderDwell:
+		change = "border_dwell"
+	case *schedulev1.ExceptionEvent_Waitlisted:
+		change = "waitlisted"
+	default:
+		return "", fmt.Errorf("%w: exception event %q", ErrNoPayload, EventID(ev))
+	}
+	return PrefixSchedule + "exception." + change, nil
 }
 
 // DeliverySubject returns notification.v1.delivery.<outcome>.

@@ -1957,6 +1957,7 @@ type ShipmentEvent struct {
 	//	*ShipmentEvent_Created
 	//	*ShipmentEvent_LegAdded
 	//	*ShipmentEvent_StatusChanged
+	//	*ShipmentEvent_LegUpdated
 	Change        isShipmentEvent_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2047,6 +2048,15 @@ func (x *ShipmentEvent) GetStatusChanged() *ShipmentStatusChanged {
 	return nil
 }
 
+func (x *ShipmentEvent) GetLegUpdated() *ShipmentLegUpdated {
+	if x != nil {
+		if x, ok := x.Change.(*ShipmentEvent_LegUpdated); ok {
+			return x.LegUpdated
+		}
+	}
+	return nil
+}
+
 type isShipmentEvent_Change interface {
 	isShipmentEvent_Change()
 }
@@ -2066,11 +2076,19 @@ type ShipmentEvent_StatusChanged struct {
 	StatusChanged *ShipmentStatusChanged `protobuf:"bytes,12,opt,name=status_changed,json=statusChanged,proto3,oneof"`
 }
 
+type ShipmentEvent_LegUpdated struct {
+	// A leg's actual times changed (an external leg reported by its carrier, or a rail leg
+	// whose booking moved).
+	LegUpdated *ShipmentLegUpdated `protobuf:"bytes,13,opt,name=leg_updated,json=legUpdated,proto3,oneof"`
+}
+
 func (*ShipmentEvent_Created) isShipmentEvent_Change() {}
 
 func (*ShipmentEvent_LegAdded) isShipmentEvent_Change() {}
 
 func (*ShipmentEvent_StatusChanged) isShipmentEvent_Change() {}
+
+func (*ShipmentEvent_LegUpdated) isShipmentEvent_Change() {}
 
 // Leg is one stretch of a shipment on one mode of transport.
 type Leg struct {
@@ -2093,8 +2111,17 @@ type Leg struct {
 	PlannedDepartureAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=planned_departure_at,json=plannedDepartureAt,proto3" json:"planned_departure_at,omitempty"`
 	// Planned arrival, UTC.
 	PlannedArrivalAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=planned_arrival_at,json=plannedArrivalAt,proto3" json:"planned_arrival_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Booking on the hub's timetable that carries the leg, for rail legs run by the hub.
+	BookingId string `protobuf:"bytes,10,opt,name=booking_id,json=bookingId,proto3" json:"booking_id,omitempty"`
+	// Actual departure, UTC, once it happened.
+	ActualDepartureAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=actual_departure_at,json=actualDepartureAt,proto3" json:"actual_departure_at,omitempty"`
+	// Actual arrival, UTC, once it happened.
+	ActualArrivalAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=actual_arrival_at,json=actualArrivalAt,proto3" json:"actual_arrival_at,omitempty"`
+	// Estimated arrival, UTC: the actual arrival once known, else the planned arrival moved by
+	// the delays of this leg and the legs before it.
+	EstimatedArrivalAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=estimated_arrival_at,json=estimatedArrivalAt,proto3" json:"estimated_arrival_at,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Leg) Reset() {
@@ -2186,6 +2213,34 @@ func (x *Leg) GetPlannedDepartureAt() *timestamppb.Timestamp {
 func (x *Leg) GetPlannedArrivalAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.PlannedArrivalAt
+	}
+	return nil
+}
+
+func (x *Leg) GetBookingId() string {
+	if x != nil {
+		return x.BookingId
+	}
+	return ""
+}
+
+func (x *Leg) GetActualDepartureAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActualDepartureAt
+	}
+	return nil
+}
+
+func (x *Leg) GetActualArrivalAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActualArrivalAt
+	}
+	return nil
+}
+
+func (x *Leg) GetEstimatedArrivalAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EstimatedArrivalAt
 	}
 	return nil
 }
@@ -2309,6 +2364,52 @@ func (x *ShipmentLegAdded) GetLeg() *Leg {
 	return nil
 }
 
+// ShipmentLegUpdated replaces what is known of a leg.
+type ShipmentLegUpdated struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The leg as it is now.
+	Leg           *Leg `protobuf:"bytes,1,opt,name=leg,proto3" json:"leg,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShipmentLegUpdated) Reset() {
+	*x = ShipmentLegUpdated{}
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShipmentLegUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShipmentLegUpdated) ProtoMessage() {}
+
+func (x *ShipmentLegUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShipmentLegUpdated.ProtoReflect.Descriptor instead.
+func (*ShipmentLegUpdated) Descriptor() ([]byte, []int) {
+	return file_scoda_schedule_v1_events_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ShipmentLegUpdated) GetLeg() *Leg {
+	if x != nil {
+		return x.Leg
+	}
+	return nil
+}
+
 // ShipmentStatusChanged records a shipment status change.
 type ShipmentStatusChanged struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2322,7 +2423,7 @@ type ShipmentStatusChanged struct {
 
 func (x *ShipmentStatusChanged) Reset() {
 	*x = ShipmentStatusChanged{}
-	mi := &file_scoda_schedule_v1_events_proto_msgTypes[24]
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2334,7 +2435,7 @@ func (x *ShipmentStatusChanged) String() string {
 func (*ShipmentStatusChanged) ProtoMessage() {}
 
 func (x *ShipmentStatusChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_scoda_schedule_v1_events_proto_msgTypes[24]
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2347,7 +2448,7 @@ func (x *ShipmentStatusChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipmentStatusChanged.ProtoReflect.Descriptor instead.
 func (*ShipmentStatusChanged) Descriptor() ([]byte, []int) {
-	return file_scoda_schedule_v1_events_proto_rawDescGZIP(), []int{24}
+	return file_scoda_schedule_v1_events_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ShipmentStatusChanged) GetPreviousStatus() ShipmentStatus {
@@ -2362,6 +2463,432 @@ func (x *ShipmentStatusChanged) GetStatus() ShipmentStatus {
 		return x.Status
 	}
 	return ShipmentStatus_SHIPMENT_STATUS_UNSPECIFIED
+}
+
+// ExceptionEvent is something off plan that a dispatcher or a shipper should act on. Each
+// exception is raised once for what it is about (a booking's missed cut-off, a departure's
+// delay past the threshold, a stay at one border stop).
+// Subject: schedule.v1.exception.<change>.
+type ExceptionEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Event metadata. tenant_id is the shipper's for an exception about a booking, empty for one
+	// about a departure.
+	Envelope *v1.Envelope `protobuf:"bytes,1,opt,name=envelope,proto3" json:"envelope,omitempty"`
+	// Departure concerned.
+	DepartureId string `protobuf:"bytes,2,opt,name=departure_id,json=departureId,proto3" json:"departure_id,omitempty"`
+	// Route of that departure.
+	RouteCode string `protobuf:"bytes,3,opt,name=route_code,json=routeCode,proto3" json:"route_code,omitempty"`
+	// Train number of that departure.
+	TrainNumber string `protobuf:"bytes,4,opt,name=train_number,json=trainNumber,proto3" json:"train_number,omitempty"`
+	// Booking concerned, for an exception about one booking.
+	BookingId string `protobuf:"bytes,5,opt,name=booking_id,json=bookingId,proto3" json:"booking_id,omitempty"`
+	// ISO 6346 container number of that booking.
+	EquipmentReference string `protobuf:"bytes,6,opt,name=equipment_reference,json=equipmentReference,proto3" json:"equipment_reference,omitempty"`
+	// Shipment the booking belongs to, if any.
+	ShipmentId string `protobuf:"bytes,7,opt,name=shipment_id,json=shipmentId,proto3" json:"shipment_id,omitempty"`
+	// Transport document of that shipment, if issued.
+	TransportDocumentReference string `protobuf:"bytes,8,opt,name=transport_document_reference,json=transportDocumentReference,proto3" json:"transport_document_reference,omitempty"`
+	// What went off plan. Exactly one is set.
+	//
+	// Types that are valid to be assigned to Change:
+	//
+	//	*ExceptionEvent_MissedCutoff
+	//	*ExceptionEvent_DepartureLate
+	//	*ExceptionEvent_BorderDwell
+	//	*ExceptionEvent_Waitlisted
+	Change        isExceptionEvent_Change `protobuf_oneof:"change"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExceptionEvent) Reset() {
+	*x = ExceptionEvent{}
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExceptionEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExceptionEvent) ProtoMessage() {}
+
+func (x *ExceptionEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExceptionEvent.ProtoReflect.Descriptor instead.
+func (*ExceptionEvent) Descriptor() ([]byte, []int) {
+	return file_scoda_schedule_v1_events_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ExceptionEvent) GetEnvelope() *v1.Envelope {
+	if x != nil {
+		return x.Envelope
+	}
+	return nil
+}
+
+func (x *ExceptionEvent) GetDepartureId() string {
+	if x != nil {
+		return x.DepartureId
+	}
+	return ""
+}
+
+func (x *ExceptionEvent) GetRouteCode() string {
+	if x != nil {
+		return x.RouteCode
+	}
+	return ""
+}
+
+func (x *ExceptionEvent) GetTrainNumber() string {
+	if x != nil {
+		return x.TrainNumber
+	}
+	return ""
+}
+
+func (x *ExceptionEvent) GetBookingId() string {
+	if x != nil {
+		return x.BookingId
+	}
+	return ""
+}
+
+func (x *ExceptionEvent) GetEquipmentReference() string {
+	if x != nil {
+		return x.EquipmentReference
+	}
+	return ""
+}
+
+func (x *ExceptionEvent) GetShipmentId() string {
+	if x != nil {
+		return x.ShipmentId
+	}
+	return ""
+}
+
+func (x *ExceptionEvent) GetTransportDocumentReference() string {
+	if x != nil {
+		return x.TransportDocumentReference
+	}
+	return ""
+}
+
+func (x *ExceptionEvent) GetChange() isExceptionEvent_Change {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *ExceptionEvent) GetMissedCutoff() *MissedCutoff {
+	if x != nil {
+		if x, ok := x.Change.(*ExceptionEvent_MissedCutoff); ok {
+			return x.MissedCutoff
+		}
+	}
+	return nil
+}
+
+func (x *ExceptionEvent) GetDepartureLate() *DepartureLate {
+	if x != nil {
+		if x, ok := x.Change.(*ExceptionEvent_DepartureLate); ok {
+			return x.DepartureLate
+		}
+	}
+	return nil
+}
+
+func (x *ExceptionEvent) GetBorderDwell() *BorderDwell {
+	if x != nil {
+		if x, ok := x.Change.(*ExceptionEvent_BorderDwell); ok {
+			return x.BorderDwell
+		}
+	}
+	return nil
+}
+
+func (x *ExceptionEvent) GetWaitlisted() *BookingWaitlisted {
+	if x != nil {
+		if x, ok := x.Change.(*ExceptionEvent_Waitlisted); ok {
+			return x.Waitlisted
+		}
+	}
+	return nil
+}
+
+type isExceptionEvent_Change interface {
+	isExceptionEvent_Change()
+}
+
+type ExceptionEvent_MissedCutoff struct {
+	// The container was not gated in at its origin by the booking cut-off.
+	MissedCutoff *MissedCutoff `protobuf:"bytes,10,opt,name=missed_cutoff,json=missedCutoff,proto3,oneof"`
+}
+
+type ExceptionEvent_DepartureLate struct {
+	// The departure runs later than planned by more than the threshold.
+	DepartureLate *DepartureLate `protobuf:"bytes,11,opt,name=departure_late,json=departureLate,proto3,oneof"`
+}
+
+type ExceptionEvent_BorderDwell struct {
+	// The train has stayed at a border stop longer than the threshold.
+	BorderDwell *BorderDwell `protobuf:"bytes,12,opt,name=border_dwell,json=borderDwell,proto3,oneof"`
+}
+
+type ExceptionEvent_Waitlisted struct {
+	// The booking lost its slot and waits for one.
+	Waitlisted *BookingWaitlisted `protobuf:"bytes,13,opt,name=waitlisted,proto3,oneof"`
+}
+
+func (*ExceptionEvent_MissedCutoff) isExceptionEvent_Change() {}
+
+func (*ExceptionEvent_DepartureLate) isExceptionEvent_Change() {}
+
+func (*ExceptionEvent_BorderDwell) isExceptionEvent_Change() {}
+
+func (*ExceptionEvent_Waitlisted) isExceptionEvent_Change() {}
+
+// MissedCutoff says a booked container was not gated in at its origin by the cut-off: it will
+// miss the departure unless a dispatcher moves it.
+type MissedCutoff struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Booking cut-off of the departure, UTC.
+	CutoffAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=cutoff_at,json=cutoffAt,proto3" json:"cutoff_at,omitempty"`
+	// Where the container should have been gated in.
+	Location      *v1.Location `protobuf:"bytes,2,opt,name=location,proto3" json:"location,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MissedCutoff) Reset() {
+	*x = MissedCutoff{}
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MissedCutoff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MissedCutoff) ProtoMessage() {}
+
+func (x *MissedCutoff) ProtoReflect() protoreflect.Message {
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MissedCutoff.ProtoReflect.Descriptor instead.
+func (*MissedCutoff) Descriptor() ([]byte, []int) {
+	return file_scoda_schedule_v1_events_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *MissedCutoff) GetCutoffAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CutoffAt
+	}
+	return nil
+}
+
+func (x *MissedCutoff) GetLocation() *v1.Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+// DepartureLate says a departure runs late by more than the configured threshold.
+type DepartureLate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How late: the actual (or newly planned) time minus the originally planned one.
+	Delay *durationpb.Duration `protobuf:"bytes,1,opt,name=delay,proto3" json:"delay,omitempty"`
+	// The threshold that was passed.
+	Threshold *durationpb.Duration `protobuf:"bytes,2,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// Stop where the lateness was seen.
+	Location *v1.Location `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	// Stop.sequence of that stop.
+	StopSequence int32 `protobuf:"varint,4,opt,name=stop_sequence,json=stopSequence,proto3" json:"stop_sequence,omitempty"`
+	// Time first planned at that stop, UTC.
+	PlannedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=planned_at,json=plannedAt,proto3" json:"planned_at,omitempty"`
+	// Actual or newly planned time at that stop, UTC.
+	ActualAt      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=actual_at,json=actualAt,proto3" json:"actual_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DepartureLate) Reset() {
+	*x = DepartureLate{}
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DepartureLate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DepartureLate) ProtoMessage() {}
+
+func (x *DepartureLate) ProtoReflect() protoreflect.Message {
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DepartureLate.ProtoReflect.Descriptor instead.
+func (*DepartureLate) Descriptor() ([]byte, []int) {
+	return file_scoda_schedule_v1_events_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *DepartureLate) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
+func (x *DepartureLate) GetThreshold() *durationpb.Duration {
+	if x != nil {
+		return x.Threshold
+	}
+	return nil
+}
+
+func (x *DepartureLate) GetLocation() *v1.Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *DepartureLate) GetStopSequence() int32 {
+	if x != nil {
+		return x.StopSequence
+	}
+	return 0
+}
+
+func (x *DepartureLate) GetPlannedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PlannedAt
+	}
+	return nil
+}
+
+func (x *DepartureLate) GetActualAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActualAt
+	}
+	return nil
+}
+
+// BorderDwell says a train has stayed at a border stop longer than the threshold.
+type BorderDwell struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The border stop.
+	Location *v1.Location `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	// Stop.sequence of that stop.
+	StopSequence int32 `protobuf:"varint,2,opt,name=stop_sequence,json=stopSequence,proto3" json:"stop_sequence,omitempty"`
+	// When the train arrived there, UTC.
+	ArrivedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=arrived_at,json=arrivedAt,proto3" json:"arrived_at,omitempty"`
+	// How long it had stayed when the exception was raised.
+	Dwell *durationpb.Duration `protobuf:"bytes,4,opt,name=dwell,proto3" json:"dwell,omitempty"`
+	// The threshold that was passed.
+	Threshold     *durationpb.Duration `protobuf:"bytes,5,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BorderDwell) Reset() {
+	*x = BorderDwell{}
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BorderDwell) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BorderDwell) ProtoMessage() {}
+
+func (x *BorderDwell) ProtoReflect() protoreflect.Message {
+	mi := &file_scoda_schedule_v1_events_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BorderDwell.ProtoReflect.Descriptor instead.
+func (*BorderDwell) Descriptor() ([]byte, []int) {
+	return file_scoda_schedule_v1_events_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *BorderDwell) GetLocation() *v1.Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *BorderDwell) GetStopSequence() int32 {
+	if x != nil {
+		return x.StopSequence
+	}
+	return 0
+}
+
+func (x *BorderDwell) GetArrivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ArrivedAt
+	}
+	return nil
+}
+
+func (x *BorderDwell) GetDwell() *durationpb.Duration {
+	if x != nil {
+		return x.Dwell
+	}
+	return nil
+}
+
+func (x *BorderDwell) GetThreshold() *durationpb.Duration {
+	if x != nil {
+		return x.Threshold
+	}
+	return nil
 }
 
 var File_scoda_schedule_v1_events_proto protoreflect.FileDescriptor
@@ -2491,7 +3018,7 @@ const file_scoda_schedule_v1_events_proto_rawDesc = "" +
 	"\x03eta\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03eta\x125\n" +
 	"\blocation\x18\x03 \x01(\v2\x19.scoda.common.v1.LocationR\blocation\x12:\n" +
 	"\x06reason\x18\x04 \x01(\x0e2\".scoda.schedule.v1.EtaChangeReasonR\x06reason\x12\x16\n" +
-	"\x06detail\x18\x05 \x01(\tR\x06detail\"\x8a\x03\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\"\xd4\x03\n" +
 	"\rShipmentEvent\x125\n" +
 	"\benvelope\x18\x01 \x01(\v2\x19.scoda.common.v1.EnvelopeR\benvelope\x12\x1f\n" +
 	"\vshipment_id\x18\x02 \x01(\tR\n" +
@@ -2500,8 +3027,10 @@ const file_scoda_schedule_v1_events_proto_rawDesc = "" +
 	"\acreated\x18\n" +
 	" \x01(\v2\".scoda.schedule.v1.ShipmentCreatedH\x00R\acreated\x12B\n" +
 	"\tleg_added\x18\v \x01(\v2#.scoda.schedule.v1.ShipmentLegAddedH\x00R\blegAdded\x12Q\n" +
-	"\x0estatus_changed\x18\f \x01(\v2(.scoda.schedule.v1.ShipmentStatusChangedH\x00R\rstatusChangedB\b\n" +
-	"\x06change\"\xd8\x03\n" +
+	"\x0estatus_changed\x18\f \x01(\v2(.scoda.schedule.v1.ShipmentStatusChangedH\x00R\rstatusChanged\x12H\n" +
+	"\vleg_updated\x18\r \x01(\v2%.scoda.schedule.v1.ShipmentLegUpdatedH\x00R\n" +
+	"legUpdatedB\b\n" +
+	"\x06change\"\xd9\x05\n" +
 	"\x03Leg\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x05R\bsequence\x12L\n" +
 	"\x11mode_of_transport\x18\x02 \x01(\x0e2 .scoda.common.v1.ModeOfTransportR\x0fmodeOfTransport\x12-\n" +
@@ -2511,17 +3040,63 @@ const file_scoda_schedule_v1_events_proto_rawDesc = "" +
 	"\fdeparture_id\x18\x06 \x01(\tR\vdepartureId\x12/\n" +
 	"\x13transport_reference\x18\a \x01(\tR\x12transportReference\x12L\n" +
 	"\x14planned_departure_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x12plannedDepartureAt\x12H\n" +
-	"\x12planned_arrival_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x10plannedArrivalAt\"\xe0\x01\n" +
+	"\x12planned_arrival_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x10plannedArrivalAt\x12\x1d\n" +
+	"\n" +
+	"booking_id\x18\n" +
+	" \x01(\tR\tbookingId\x12J\n" +
+	"\x13actual_departure_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x11actualDepartureAt\x12F\n" +
+	"\x11actual_arrival_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0factualArrivalAt\x12L\n" +
+	"\x14estimated_arrival_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x12estimatedArrivalAt\"\xe0\x01\n" +
 	"\x0fShipmentCreated\x121\n" +
 	"\x06origin\x18\x01 \x01(\v2\x19.scoda.common.v1.LocationR\x06origin\x12;\n" +
 	"\vdestination\x18\x02 \x01(\v2\x19.scoda.common.v1.LocationR\vdestination\x121\n" +
 	"\x14equipment_references\x18\x03 \x03(\tR\x13equipmentReferences\x12*\n" +
 	"\x04legs\x18\x04 \x03(\v2\x16.scoda.schedule.v1.LegR\x04legs\"<\n" +
 	"\x10ShipmentLegAdded\x12(\n" +
+	"\x03leg\x18\x01 \x01(\v2\x16.scoda.schedule.v1.LegR\x03leg\">\n" +
+	"\x12ShipmentLegUpdated\x12(\n" +
 	"\x03leg\x18\x01 \x01(\v2\x16.scoda.schedule.v1.LegR\x03leg\"\x9e\x01\n" +
 	"\x15ShipmentStatusChanged\x12J\n" +
 	"\x0fprevious_status\x18\x01 \x01(\x0e2!.scoda.schedule.v1.ShipmentStatusR\x0epreviousStatus\x129\n" +
-	"\x06status\x18\x02 \x01(\x0e2!.scoda.schedule.v1.ShipmentStatusR\x06status*\xb9\x02\n" +
+	"\x06status\x18\x02 \x01(\x0e2!.scoda.schedule.v1.ShipmentStatusR\x06status\"\x89\x05\n" +
+	"\x0eExceptionEvent\x125\n" +
+	"\benvelope\x18\x01 \x01(\v2\x19.scoda.common.v1.EnvelopeR\benvelope\x12!\n" +
+	"\fdeparture_id\x18\x02 \x01(\tR\vdepartureId\x12\x1d\n" +
+	"\n" +
+	"route_code\x18\x03 \x01(\tR\trouteCode\x12!\n" +
+	"\ftrain_number\x18\x04 \x01(\tR\vtrainNumber\x12\x1d\n" +
+	"\n" +
+	"booking_id\x18\x05 \x01(\tR\tbookingId\x12/\n" +
+	"\x13equipment_reference\x18\x06 \x01(\tR\x12equipmentReference\x12\x1f\n" +
+	"\vshipment_id\x18\a \x01(\tR\n" +
+	"shipmentId\x12@\n" +
+	"\x1ctransport_document_reference\x18\b \x01(\tR\x1atransportDocumentReference\x12F\n" +
+	"\rmissed_cutoff\x18\n" +
+	" \x01(\v2\x1f.scoda.schedule.v1.MissedCutoffH\x00R\fmissedCutoff\x12I\n" +
+	"\x0edeparture_late\x18\v \x01(\v2 .scoda.schedule.v1.DepartureLateH\x00R\rdepartureLate\x12C\n" +
+	"\fborder_dwell\x18\f \x01(\v2\x1e.scoda.schedule.v1.BorderDwellH\x00R\vborderDwell\x12F\n" +
+	"\n" +
+	"waitlisted\x18\r \x01(\v2$.scoda.schedule.v1.BookingWaitlistedH\x00R\n" +
+	"waitlistedB\b\n" +
+	"\x06change\"~\n" +
+	"\fMissedCutoff\x127\n" +
+	"\tcutoff_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bcutoffAt\x125\n" +
+	"\blocation\x18\x02 \x01(\v2\x19.scoda.common.v1.LocationR\blocation\"\xc9\x02\n" +
+	"\rDepartureLate\x12/\n" +
+	"\x05delay\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x127\n" +
+	"\tthreshold\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\tthreshold\x125\n" +
+	"\blocation\x18\x03 \x01(\v2\x19.scoda.common.v1.LocationR\blocation\x12#\n" +
+	"\rstop_sequence\x18\x04 \x01(\x05R\fstopSequence\x129\n" +
+	"\n" +
+	"planned_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tplannedAt\x127\n" +
+	"\tactual_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bactualAt\"\x8e\x02\n" +
+	"\vBorderDwell\x125\n" +
+	"\blocation\x18\x01 \x01(\v2\x19.scoda.common.v1.LocationR\blocation\x12#\n" +
+	"\rstop_sequence\x18\x02 \x01(\x05R\fstopSequence\x129\n" +
+	"\n" +
+	"arrived_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tarrivedAt\x12/\n" +
+	"\x05dwell\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x05dwell\x127\n" +
+	"\tthreshold\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\tthreshold*\xb9\x02\n" +
 	"\rBookingStatus\x12\x1e\n" +
 	"\x1aBOOKING_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18BOOKING_STATUS_REQUESTED\x10\x01\x12\x1c\n" +
@@ -2563,7 +3138,7 @@ func file_scoda_schedule_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_scoda_schedule_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_scoda_schedule_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_scoda_schedule_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_scoda_schedule_v1_events_proto_goTypes = []any{
 	(BookingStatus)(0),               // 0: scoda.schedule.v1.BookingStatus
 	(EtaChangeReason)(0),             // 1: scoda.schedule.v1.EtaChangeReason
@@ -2592,15 +3167,20 @@ var file_scoda_schedule_v1_events_proto_goTypes = []any{
 	(*Leg)(nil),                      // 24: scoda.schedule.v1.Leg
 	(*ShipmentCreated)(nil),          // 25: scoda.schedule.v1.ShipmentCreated
 	(*ShipmentLegAdded)(nil),         // 26: scoda.schedule.v1.ShipmentLegAdded
-	(*ShipmentStatusChanged)(nil),    // 27: scoda.schedule.v1.ShipmentStatusChanged
-	(*v1.Envelope)(nil),              // 28: scoda.common.v1.Envelope
-	(*v1.Location)(nil),              // 29: scoda.common.v1.Location
-	(*timestamppb.Timestamp)(nil),    // 30: google.protobuf.Timestamp
-	(v1.ModeOfTransport)(0),          // 31: scoda.common.v1.ModeOfTransport
-	(*durationpb.Duration)(nil),      // 32: google.protobuf.Duration
+	(*ShipmentLegUpdated)(nil),       // 27: scoda.schedule.v1.ShipmentLegUpdated
+	(*ShipmentStatusChanged)(nil),    // 28: scoda.schedule.v1.ShipmentStatusChanged
+	(*ExceptionEvent)(nil),           // 29: scoda.schedule.v1.ExceptionEvent
+	(*MissedCutoff)(nil),             // 30: scoda.schedule.v1.MissedCutoff
+	(*DepartureLate)(nil),            // 31: scoda.schedule.v1.DepartureLate
+	(*BorderDwell)(nil),              // 32: scoda.schedule.v1.BorderDwell
+	(*v1.Envelope)(nil),              // 33: scoda.common.v1.Envelope
+	(*v1.Location)(nil),              // 34: scoda.common.v1.Location
+	(*timestamppb.Timestamp)(nil),    // 35: google.protobuf.Timestamp
+	(v1.ModeOfTransport)(0),          // 36: scoda.common.v1.ModeOfTransport
+	(*durationpb.Duration)(nil),      // 37: google.protobuf.Duration
 }
 var file_scoda_schedule_v1_events_proto_depIdxs = []int32{
-	28, // 0: scoda.schedule.v1.DepartureEvent.envelope:type_name -> scoda.common.v1.Envelope
+	33, // 0: scoda.schedule.v1.DepartureEvent.envelope:type_name -> scoda.common.v1.Envelope
 	6,  // 1: scoda.schedule.v1.DepartureEvent.planned:type_name -> scoda.schedule.v1.DeparturePlanned
 	7,  // 2: scoda.schedule.v1.DepartureEvent.opened:type_name -> scoda.schedule.v1.DepartureOpened
 	8,  // 3: scoda.schedule.v1.DepartureEvent.closed:type_name -> scoda.schedule.v1.DepartureClosed
@@ -2609,69 +3189,90 @@ var file_scoda_schedule_v1_events_proto_depIdxs = []int32{
 	11, // 6: scoda.schedule.v1.DepartureEvent.departed:type_name -> scoda.schedule.v1.DepartureDeparted
 	12, // 7: scoda.schedule.v1.DepartureEvent.arrived:type_name -> scoda.schedule.v1.DepartureArrived
 	13, // 8: scoda.schedule.v1.DepartureEvent.capacity_changed:type_name -> scoda.schedule.v1.DepartureCapacityChanged
-	29, // 9: scoda.schedule.v1.Stop.location:type_name -> scoda.common.v1.Location
-	30, // 10: scoda.schedule.v1.Stop.planned_arrival_at:type_name -> google.protobuf.Timestamp
-	30, // 11: scoda.schedule.v1.Stop.planned_departure_at:type_name -> google.protobuf.Timestamp
-	29, // 12: scoda.schedule.v1.DeparturePlanned.origin:type_name -> scoda.common.v1.Location
-	29, // 13: scoda.schedule.v1.DeparturePlanned.destination:type_name -> scoda.common.v1.Location
-	30, // 14: scoda.schedule.v1.DeparturePlanned.planned_departure_at:type_name -> google.protobuf.Timestamp
-	30, // 15: scoda.schedule.v1.DeparturePlanned.planned_arrival_at:type_name -> google.protobuf.Timestamp
+	34, // 9: scoda.schedule.v1.Stop.location:type_name -> scoda.common.v1.Location
+	35, // 10: scoda.schedule.v1.Stop.planned_arrival_at:type_name -> google.protobuf.Timestamp
+	35, // 11: scoda.schedule.v1.Stop.planned_departure_at:type_name -> google.protobuf.Timestamp
+	34, // 12: scoda.schedule.v1.DeparturePlanned.origin:type_name -> scoda.common.v1.Location
+	34, // 13: scoda.schedule.v1.DeparturePlanned.destination:type_name -> scoda.common.v1.Location
+	35, // 14: scoda.schedule.v1.DeparturePlanned.planned_departure_at:type_name -> google.protobuf.Timestamp
+	35, // 15: scoda.schedule.v1.DeparturePlanned.planned_arrival_at:type_name -> google.protobuf.Timestamp
 	4,  // 16: scoda.schedule.v1.DeparturePlanned.capacity:type_name -> scoda.schedule.v1.Capacity
 	5,  // 17: scoda.schedule.v1.DeparturePlanned.stops:type_name -> scoda.schedule.v1.Stop
-	31, // 18: scoda.schedule.v1.DeparturePlanned.mode_of_transport:type_name -> scoda.common.v1.ModeOfTransport
-	30, // 19: scoda.schedule.v1.DepartureOpened.booking_cutoff_at:type_name -> google.protobuf.Timestamp
-	30, // 20: scoda.schedule.v1.DepartureDelayed.previous_departure_at:type_name -> google.protobuf.Timestamp
-	30, // 21: scoda.schedule.v1.DepartureDelayed.new_departure_at:type_name -> google.protobuf.Timestamp
-	30, // 22: scoda.schedule.v1.DepartureDelayed.previous_arrival_at:type_name -> google.protobuf.Timestamp
-	30, // 23: scoda.schedule.v1.DepartureDelayed.new_arrival_at:type_name -> google.protobuf.Timestamp
-	32, // 24: scoda.schedule.v1.DepartureDelayed.delay:type_name -> google.protobuf.Duration
-	30, // 25: scoda.schedule.v1.DepartureDeparted.actual_departure_at:type_name -> google.protobuf.Timestamp
-	29, // 26: scoda.schedule.v1.DepartureDeparted.location:type_name -> scoda.common.v1.Location
-	30, // 27: scoda.schedule.v1.DepartureArrived.actual_arrival_at:type_name -> google.protobuf.Timestamp
-	29, // 28: scoda.schedule.v1.DepartureArrived.location:type_name -> scoda.common.v1.Location
+	36, // 18: scoda.schedule.v1.DeparturePlanned.mode_of_transport:type_name -> scoda.common.v1.ModeOfTransport
+	35, // 19: scoda.schedule.v1.DepartureOpened.booking_cutoff_at:type_name -> google.protobuf.Timestamp
+	35, // 20: scoda.schedule.v1.DepartureDelayed.previous_departure_at:type_name -> google.protobuf.Timestamp
+	35, // 21: scoda.schedule.v1.DepartureDelayed.new_departure_at:type_name -> google.protobuf.Timestamp
+	35, // 22: scoda.schedule.v1.DepartureDelayed.previous_arrival_at:type_name -> google.protobuf.Timestamp
+	35, // 23: scoda.schedule.v1.DepartureDelayed.new_arrival_at:type_name -> google.protobuf.Timestamp
+	37, // 24: scoda.schedule.v1.DepartureDelayed.delay:type_name -> google.protobuf.Duration
+	35, // 25: scoda.schedule.v1.DepartureDeparted.actual_departure_at:type_name -> google.protobuf.Timestamp
+	34, // 26: scoda.schedule.v1.DepartureDeparted.location:type_name -> scoda.common.v1.Location
+	35, // 27: scoda.schedule.v1.DepartureArrived.actual_arrival_at:type_name -> google.protobuf.Timestamp
+	34, // 28: scoda.schedule.v1.DepartureArrived.location:type_name -> scoda.common.v1.Location
 	4,  // 29: scoda.schedule.v1.DepartureCapacityChanged.previous:type_name -> scoda.schedule.v1.Capacity
 	4,  // 30: scoda.schedule.v1.DepartureCapacityChanged.current:type_name -> scoda.schedule.v1.Capacity
-	28, // 31: scoda.schedule.v1.BookingEvent.envelope:type_name -> scoda.common.v1.Envelope
+	33, // 31: scoda.schedule.v1.BookingEvent.envelope:type_name -> scoda.common.v1.Envelope
 	15, // 32: scoda.schedule.v1.BookingEvent.created:type_name -> scoda.schedule.v1.BookingCreated
 	16, // 33: scoda.schedule.v1.BookingEvent.confirmed:type_name -> scoda.schedule.v1.BookingConfirmed
 	17, // 34: scoda.schedule.v1.BookingEvent.moved:type_name -> scoda.schedule.v1.BookingMoved
 	18, // 35: scoda.schedule.v1.BookingEvent.cancelled:type_name -> scoda.schedule.v1.BookingCancelled
 	19, // 36: scoda.schedule.v1.BookingEvent.waitlisted:type_name -> scoda.schedule.v1.BookingWaitlisted
 	20, // 37: scoda.schedule.v1.BookingEvent.status_changed:type_name -> scoda.schedule.v1.BookingStatusChanged
-	29, // 38: scoda.schedule.v1.BookingCreated.origin:type_name -> scoda.common.v1.Location
-	29, // 39: scoda.schedule.v1.BookingCreated.destination:type_name -> scoda.common.v1.Location
+	34, // 38: scoda.schedule.v1.BookingCreated.origin:type_name -> scoda.common.v1.Location
+	34, // 39: scoda.schedule.v1.BookingCreated.destination:type_name -> scoda.common.v1.Location
 	4,  // 40: scoda.schedule.v1.BookingCreated.required:type_name -> scoda.schedule.v1.Capacity
 	0,  // 41: scoda.schedule.v1.BookingCreated.status:type_name -> scoda.schedule.v1.BookingStatus
-	30, // 42: scoda.schedule.v1.BookingConfirmed.eta:type_name -> google.protobuf.Timestamp
+	35, // 42: scoda.schedule.v1.BookingConfirmed.eta:type_name -> google.protobuf.Timestamp
 	0,  // 43: scoda.schedule.v1.BookingStatusChanged.previous_status:type_name -> scoda.schedule.v1.BookingStatus
 	0,  // 44: scoda.schedule.v1.BookingStatusChanged.status:type_name -> scoda.schedule.v1.BookingStatus
-	29, // 45: scoda.schedule.v1.BookingStatusChanged.location:type_name -> scoda.common.v1.Location
-	28, // 46: scoda.schedule.v1.EtaEvent.envelope:type_name -> scoda.common.v1.Envelope
+	34, // 45: scoda.schedule.v1.BookingStatusChanged.location:type_name -> scoda.common.v1.Location
+	33, // 46: scoda.schedule.v1.EtaEvent.envelope:type_name -> scoda.common.v1.Envelope
 	22, // 47: scoda.schedule.v1.EtaEvent.changed:type_name -> scoda.schedule.v1.EtaChanged
-	30, // 48: scoda.schedule.v1.EtaChanged.previous_eta:type_name -> google.protobuf.Timestamp
-	30, // 49: scoda.schedule.v1.EtaChanged.eta:type_name -> google.protobuf.Timestamp
-	29, // 50: scoda.schedule.v1.EtaChanged.location:type_name -> scoda.common.v1.Location
+	35, // 48: scoda.schedule.v1.EtaChanged.previous_eta:type_name -> google.protobuf.Timestamp
+	35, // 49: scoda.schedule.v1.EtaChanged.eta:type_name -> google.protobuf.Timestamp
+	34, // 50: scoda.schedule.v1.EtaChanged.location:type_name -> scoda.common.v1.Location
 	1,  // 51: scoda.schedule.v1.EtaChanged.reason:type_name -> scoda.schedule.v1.EtaChangeReason
-	28, // 52: scoda.schedule.v1.ShipmentEvent.envelope:type_name -> scoda.common.v1.Envelope
+	33, // 52: scoda.schedule.v1.ShipmentEvent.envelope:type_name -> scoda.common.v1.Envelope
 	25, // 53: scoda.schedule.v1.ShipmentEvent.created:type_name -> scoda.schedule.v1.ShipmentCreated
 	26, // 54: scoda.schedule.v1.ShipmentEvent.leg_added:type_name -> scoda.schedule.v1.ShipmentLegAdded
-	27, // 55: scoda.schedule.v1.ShipmentEvent.status_changed:type_name -> scoda.schedule.v1.ShipmentStatusChanged
-	31, // 56: scoda.schedule.v1.Leg.mode_of_transport:type_name -> scoda.common.v1.ModeOfTransport
-	29, // 57: scoda.schedule.v1.Leg.from:type_name -> scoda.common.v1.Location
-	29, // 58: scoda.schedule.v1.Leg.to:type_name -> scoda.common.v1.Location
-	30, // 59: scoda.schedule.v1.Leg.planned_departure_at:type_name -> google.protobuf.Timestamp
-	30, // 60: scoda.schedule.v1.Leg.planned_arrival_at:type_name -> google.protobuf.Timestamp
-	29, // 61: scoda.schedule.v1.ShipmentCreated.origin:type_name -> scoda.common.v1.Location
-	29, // 62: scoda.schedule.v1.ShipmentCreated.destination:type_name -> scoda.common.v1.Location
-	24, // 63: scoda.schedule.v1.ShipmentCreated.legs:type_name -> scoda.schedule.v1.Leg
-	24, // 64: scoda.schedule.v1.ShipmentLegAdded.leg:type_name -> scoda.schedule.v1.Leg
-	2,  // 65: scoda.schedule.v1.ShipmentStatusChanged.previous_status:type_name -> scoda.schedule.v1.ShipmentStatus
-	2,  // 66: scoda.schedule.v1.ShipmentStatusChanged.status:type_name -> scoda.schedule.v1.ShipmentStatus
-	67, // [67:67] is the sub-list for method output_type
-	67, // [67:67] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	28, // 55: scoda.schedule.v1.ShipmentEvent.status_changed:type_name -> scoda.schedule.v1.ShipmentStatusChanged
+	27, // 56: scoda.schedule.v1.ShipmentEvent.leg_updated:type_name -> scoda.schedule.v1.ShipmentLegUpdated
+	36, // 57: scoda.schedule.v1.Leg.mode_of_transport:type_name -> scoda.common.v1.ModeOfTransport
+	34, // 58: scoda.schedule.v1.Leg.from:type_name -> scoda.common.v1.Location
+	34, // 59: scoda.schedule.v1.Leg.to:type_name -> scoda.common.v1.Location
+	35, // 60: scoda.schedule.v1.Leg.planned_departure_at:type_name -> google.protobuf.Timestamp
+	35, // 61: scoda.schedule.v1.Leg.planned_arrival_at:type_name -> google.protobuf.Timestamp
+	35, // 62: scoda.schedule.v1.Leg.actual_departure_at:type_name -> google.protobuf.Timestamp
+	35, // 63: scoda.schedule.v1.Leg.actual_arrival_at:type_name -> google.protobuf.Timestamp
+	35, // 64: scoda.schedule.v1.Leg.estimated_arrival_at:type_name -> google.protobuf.Timestamp
+	34, // 65: scoda.schedule.v1.ShipmentCreated.origin:type_name -> scoda.common.v1.Location
+	34, // 66: scoda.schedule.v1.ShipmentCreated.destination:type_name -> scoda.common.v1.Location
+	24, // 67: scoda.schedule.v1.ShipmentCreated.legs:type_name -> scoda.schedule.v1.Leg
+	24, // 68: scoda.schedule.v1.ShipmentLegAdded.leg:type_name -> scoda.schedule.v1.Leg
+	24, // 69: scoda.schedule.v1.ShipmentLegUpdated.leg:type_name -> scoda.schedule.v1.Leg
+	2,  // 70: scoda.schedule.v1.ShipmentStatusChanged.previous_status:type_name -> scoda.schedule.v1.ShipmentStatus
+	2,  // 71: scoda.schedule.v1.ShipmentStatusChanged.status:type_name -> scoda.schedule.v1.ShipmentStatus
+	33, // 72: scoda.schedule.v1.ExceptionEvent.envelope:type_name -> scoda.common.v1.Envelope
+	30, // 73: scoda.schedule.v1.ExceptionEvent.missed_cutoff:type_name -> scoda.schedule.v1.MissedCutoff
+	31, // 74: scoda.schedule.v1.ExceptionEvent.departure_late:type_name -> scoda.schedule.v1.DepartureLate
+	32, // 75: scoda.schedule.v1.ExceptionEvent.border_dwell:type_name -> scoda.schedule.v1.BorderDwell
+	19, // 76: scoda.schedule.v1.ExceptionEvent.waitlisted:type_name -> scoda.schedule.v1.BookingWaitlisted
+	35, // 77: scoda.schedule.v1.MissedCutoff.cutoff_at:type_name -> google.protobuf.Timestamp
+	34, // 78: scoda.schedule.v1.MissedCutoff.location:type_name -> scoda.common.v1.Location
+	37, // 79: scoda.schedule.v1.DepartureLate.delay:type_name -> google.protobuf.Duration
+	37, // 80: scoda.schedule.v1.DepartureLate.threshold:type_name -> google.protobuf.Duration
+	34, // 81: scoda.schedule.v1.DepartureLate.location:type_name -> scoda.common.v1.Location
+	35, // 82: scoda.schedule.v1.DepartureLate.planned_at:type_name -> google.protobuf.Timestamp
+	35, // 83: scoda.schedule.v1.DepartureLate.actual_at:type_name -> google.protobuf.Timestamp
+	34, // 84: scoda.schedule.v1.BorderDwell.location:type_name -> scoda.common.v1.Location
+	35, // 85: scoda.schedule.v1.BorderDwell.arrived_at:type_name -> google.protobuf.Timestamp
+	37, // 86: scoda.schedule.v1.BorderDwell.dwell:type_name -> google.protobuf.Duration
+	37, // 87: scoda.schedule.v1.BorderDwell.threshold:type_name -> google.protobuf.Duration
+	88, // [88:88] is the sub-list for method output_type
+	88, // [88:88] is the sub-list for method input_type
+	88, // [88:88] is the sub-list for extension type_name
+	88, // [88:88] is the sub-list for extension extendee
+	0,  // [0:88] is the sub-list for field type_name
 }
 
 func init() { file_scoda_schedule_v1_events_proto_init() }
@@ -2705,6 +3306,13 @@ func file_scoda_schedule_v1_events_proto_init() {
 		(*ShipmentEvent_Created)(nil),
 		(*ShipmentEvent_LegAdded)(nil),
 		(*ShipmentEvent_StatusChanged)(nil),
+		(*ShipmentEvent_LegUpdated)(nil),
+	}
+	file_scoda_schedule_v1_events_proto_msgTypes[26].OneofWrappers = []any{
+		(*ExceptionEvent_MissedCutoff)(nil),
+		(*ExceptionEvent_DepartureLate)(nil),
+		(*ExceptionEvent_BorderDwell)(nil),
+		(*ExceptionEvent_Waitlisted)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2712,7 +3320,7 @@ func file_scoda_schedule_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scoda_schedule_v1_events_proto_rawDesc), len(file_scoda_schedule_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   25,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
