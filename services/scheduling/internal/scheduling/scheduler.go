@@ -27,12 +27,13 @@ import (
 // event announcing it in one transaction (the outbox), which a relay publishes.
 type Scheduler struct {
 	store *pgstore.Store
+	cfg   Config
 	now   func() time.Time
 }
 
 // NewScheduler returns a Scheduler on store.
-func NewScheduler(store *pgstore.Store) *Scheduler {
-	return &Scheduler{store: store, now: time.Now}
+func NewScheduler(store *pgstore.Store, cfg Config) *Scheduler {
+	return &Scheduler{store: store, cfg: cfg, now: time.Now}
 }
 
 // Routes returns every route of the network with its stops.

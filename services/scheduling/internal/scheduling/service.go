@@ -6,6 +6,7 @@ import (
 	"context"
 	_ "embed"
 
+	"github.com/scodalabs/scoda/pkg/apidocs"
 	"github.com/scodalabs/scoda/pkg/app"
 	"github.com/scodalabs/scoda/pkg/corridor"
 	"github.com/scodalabs/scoda/pkg/events"
@@ -15,8 +16,30 @@ import (
 	"github.com/scodalabs/scoda/services/scheduling/migrations"
 )
 
-//go:embed openapi.json
-var openAPI []byte
+// The OpenAPI document is kept in parts, one per area of the API, merged when the service is
+// described (a conflict between them fails the service's tests at once).
+var (
+	//go:embed openapi.json
+	openAPIBase []byte
+	//go:embed openapi_timetables.json
+	openAPITimetables []byte
+	//go:embed openapi_shipments.json
+	openAPIShipments []byte
+	//go:embed openapi_exceptions.json
+	openAPIExceptions []byte
+)
+
+// openAPI returns the service's OpenAPI document: its parts merged.
+func openAPI() []byte {
+	doc := openAPIBase
+	for _, part := range [][]byte{openAPITimetables, openAPIShipments, openAPIExceptions} {
+		var err error
+		if doc, err = apidocs.Merge(doc, part); err != nil {
+			panic("scheduling: openapi parts: " + err.Error()) // embedded documents: a build-time error
+		}
+	}
+	return doc
+}
 
 // Name is the service's name: its process, schema and NATS client name.
 const Name = "scheduling"
@@ -35,11 +58,15 @@ func Service(version string) app.Service {
 		Version:     version,
 		DefaultAddr: ":8082",
 		Migrations:  migrations.FS,
-		OpenAPI:     openAPI,
+		OpenAPI:     openAPI(),
 		Consumers:   []natsx.Consumer{MilestonesConsumer},
 		Build: func(ctx context.Context, d *app.Deps) ([]app.Worker, error) {
 			// The corridor's routes and stops are reference data the service owns: seeded
 			// (idempotently) at every start, so a new route in pkg/corridor reaches the database.
+			cfg, err := LoadConfig()
+			if err != nil {
+				return nil, err
+			}
 			network, err := corridor.Load()
 			if err != nil {
 				return nil, err
@@ -48,7 +75,7 @@ func Service(version string) app.Service {
 			if err := store.SeedNetwork(ctx, network); err != nil {
 				return nil, err
 			}
-			sched := NewScheduler(store)
+			sched := NewScheduler(store, cfg)
 			MountHTTP(d.API, sched, d.Log)
 			// Events leave Postgres through the outbox: written with the state change, relayed here.
 			pub := natsx.NewPublisher(d.JetStream, natsx.WithSubjectTemplate(events.SubjectTemplate))
@@ -57,7 +84,7 @@ func Service(version string) app.Service {
 			if err != nil {
 				return nil, err
 			}
-			return []app.Worker{milestones, relay}, nil
+			return []app.Worker{milestones, relay, sched.Sweeper(d.Log), sched.TimetableWorker(d.Log)}, nil
 		},
 	}
 }

@@ -28,10 +28,14 @@ var (
 	bookers  = []auth.Role{auth.RoleShipper, auth.RoleDispatcher}
 )
 
+// router registers one route: its pattern, the operation name its spans and logs carry, the
+// endpoint, the request decoder and the roles allowed to call it.
+type router func(pattern, name string, e endpoint.Endpoint, dec kithttp.DecodeRequestFunc, roles ...auth.Role)
+
 // MountHTTP registers the scheduling routes on mux.
 func MountHTTP(mux *app.Mux, s *Scheduler, log *slog.Logger) {
 	opts := kitx.ServerOptions(log)
-	route := func(pattern, name string, e endpoint.Endpoint, dec kithttp.DecodeRequestFunc, roles ...auth.Role) {
+	var route router = func(pattern, name string, e endpoint.Endpoint, dec kithttp.DecodeRequestFunc, roles ...auth.Role) {
 		e = kitx.Chain(e, kitx.RequireRole(roles...), kitx.TraceEndpoint(name), kitx.LogEndpoint(log, name))
 		mux.Handle(pattern, kithttp.NewServer(e, dec, kitx.EncodeJSON, opts...))
 	}
@@ -46,6 +50,9 @@ func MountHTTP(mux *app.Mux, s *Scheduler, log *slog.Logger) {
 	route("POST /v1/bookings/move", "booking.move", makeMoveEndpoint(s), decodeMove, planners...)
 	route("POST /v1/bookings", "booking.create", makeBookEndpoint(s), decodeBook, bookers...)
 	route("GET /v1/bookings/{id}", "booking", makeBookingEndpoint(s), decodeBooking, bookers...)
+	mountTimetables(route, s)
+	mountShipments(route, s)
+	mountExceptions(route, s)
 }
 
 func decodeNothing(context.Context, *http.Request) (any, error) { return nil, nil }

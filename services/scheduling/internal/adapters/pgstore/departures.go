@@ -127,8 +127,9 @@ func (s *Store) CreateDepartureThen(ctx context.Context, spec DepartureSpec, the
 		times := PlanStopTimes(r, spec.PlannedDeparture)
 		b := &pgx.Batch{}
 		for i, st := range r.Stops {
-			b.Queue(`INSERT INTO departure_stops (departure_id, seq, un_location_code, planned_arrival_at, planned_departure_at)
-				VALUES ($1, $2, $3, $4, $5)`, id, st.Seq, st.UNLocationCode, times[i].Arrival, times[i].Departure)
+			b.Queue(`INSERT INTO departure_stops (departure_id, seq, un_location_code, planned_arrival_at, planned_departure_at,
+				baseline_arrival_at, baseline_departure_at)
+				VALUES ($1, $2, $3, $4, $5, $4, $5)`, id, st.Seq, st.UNLocationCode, times[i].Arrival, times[i].Departure)
 			if i == len(r.Stops)-1 {
 				break
 			}

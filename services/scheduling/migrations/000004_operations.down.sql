@@ -1,0 +1,11 @@
+DROP TABLE exceptions;
+DROP TABLE shipment_legs;
+DROP TABLE shipment_containers;
+DROP TABLE shipments;
+DROP INDEX bookings_waitlist_idx;
+ALTER TABLE bookings DROP COLUMN waitlisted_at, DROP COLUMN eta;
+ALTER TABLE departure_stops DROP COLUMN baseline_departure_at, DROP COLUMN baseline_arrival_at;
+DROP INDEX departures_cutoff_idx;
+DROP INDEX departures_timetable_run_key;
+ALTER TABLE departures DROP COLUMN service_date, DROP COLUMN timetable_id;
+DROP TABLE timetables;
