@@ -11,4 +11,6 @@ func mountShipments(route router, s *Scheduler) {}
 
 // refreshShipments recomputes, in tx, the status and ETA of the shipments whose legs are the
 // given bookings, and enqueues the events announcing what changed.
-func (s *Scheduler) refreshShipments(ctx context.Context, tx pgx.Tx, bookingIDs ...string) error { return nil }
+func (s *Scheduler) refreshShipments(ctx context.Context, tx pgx.Tx, bookingIDs ...string) error {
+	return nil
+}

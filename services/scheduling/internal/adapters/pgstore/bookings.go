@@ -38,6 +38,28 @@ type Booking struct {
 	Status        string
 	CreatedAt     time.Time
 	Version       int
+	ETA           *time.Time // arrival at the to-stop last announced; nil before the first
+	WaitlistedAt  *time.Time // when it joined its route's waitlist; nil when it is not on it
+}
+
+// bookingColumns are the columns of a Booking, for a query that names the bookings table b;
+// scan them with Booking.dest.
+const bookingColumns = `b.id::text, b.departure_id::text, b.tenant_id, b.equipment_reference, b.iso_equipment_code,
+	b.teu, b.gross_weight_kg, b.from_seq, b.to_seq, b.status, b.created_at, b.version, b.eta, b.waitlisted_at`
+
+// dest returns the scan destinations of bookingColumns, followed by extra.
+func (b *Booking) dest(extra ...any) []any {
+	return append([]any{&b.ID, &b.DepartureID, &b.Tenant, &b.Container, &b.ISOCode, &b.TEU, &b.GrossWeightKg,
+		&b.FromSeq, &b.ToSeq, &b.Status, &b.CreatedAt, &b.Version, &b.ETA, &b.WaitlistedAt}, extra...)
+}
+
+// collectBookings reads rows of bookingColumns.
+func collectBookings(rows pgx.Rows) ([]Booking, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Booking, error) {
+		var b Booking
+		err := row.Scan(b.dest()...)
+		return b, err
+	})
 }
 
 // Booking statuses.
@@ -120,14 +142,13 @@ func (s *Store) BookThen(ctx context.Context, spec BookingSpec, then func(tx pgx
 			return apperr.Invalid("toSeq", "the departure has stops 0 to "+strconv.Itoa(stops-1))
 		}
 		err = tx.QueryRow(ctx, `
-			INSERT INTO bookings (departure_id, tenant_id, equipment_reference, iso_equipment_code, teu,
-				gross_weight_kg, from_seq, to_seq, status)
-			VALUES ($1::text::uuid, $2, $3, $4, $5, $6, $7, $8, $9)
-			RETURNING id::text, departure_id::text, tenant_id, equipment_reference, iso_equipment_code, teu,
-				gross_weight_kg, from_seq, to_seq, status, created_at, version`,
+			INSERT INTO bookings AS b (departure_id, tenant_id, equipment_reference, iso_equipment_code, teu,
+				gross_weight_kg, from_seq, to_seq, status, eta)
+			VALUES ($1::text::uuid, $2, $3, $4, $5, $6, $7, $8, $9,
+				(SELECT planned_arrival_at FROM departure_stops WHERE departure_id = $1::text::uuid AND seq = $8))
+			RETURNING `+bookingColumns,
 			spec.DepartureID, spec.Tenant, spec.Container, spec.ISOCode, spec.TEU, spec.GrossWeightKg,
-			spec.FromSeq, spec.ToSeq, BookingConfirmed).Scan(&b.ID, &b.DepartureID, &b.Tenant, &b.Container,
-			&b.ISOCode, &b.TEU, &b.GrossWeightKg, &b.FromSeq, &b.ToSeq, &b.Status, &b.CreatedAt, &b.Version)
+			spec.FromSeq, spec.ToSeq, BookingConfirmed).Scan(b.dest()...)
 		if _, dup := pgError(err, codeUniqueViolation); dup {
 			return fmt.Errorf("container %s is already booked on departure %s: %w", spec.Container, spec.DepartureID, apperr.ErrConflict)
 		}
@@ -218,10 +239,7 @@ func (spec BookingSpec) validate() error {
 func (s *Store) Booking(ctx context.Context, id string) (Booking, error) {
 	var b Booking
 	err := s.db.QueryRow(ctx, `
-		SELECT id::text, departure_id::text, tenant_id, equipment_reference, iso_equipment_code, teu,
-			gross_weight_kg, from_seq, to_seq, status, created_at, version
-		FROM bookings WHERE id = $1::text::uuid`, id).Scan(&b.ID, &b.DepartureID, &b.Tenant, &b.Container,
-		&b.ISOCode, &b.TEU, &b.GrossWeightKg, &b.FromSeq, &b.ToSeq, &b.Status, &b.CreatedAt, &b.Version)
+		SELECT `+bookingColumns+` FROM bookings b WHERE b.id = $1::text::uuid`, id).Scan(b.dest()...)
 	if _, bad := pgError(err, codeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
 		return Booking{}, fmt.Errorf("booking %s: %w", id, apperr.ErrNotFound)
 	}

@@ -90,8 +90,9 @@ func (s *Store) CancelThen(ctx context.Context, id string, version int,
 				continue
 			}
 			if err := tx.QueryRow(ctx, `
-				UPDATE bookings SET status = $2, version = version + 1 WHERE id = $1 RETURNING status, version`,
-				b.ID, BookingWaitlisted).Scan(&b.Status, &b.Version); err != nil {
+				UPDATE bookings SET status = $2, version = version + 1, waitlisted_at = now()
+				WHERE id = $1 RETURNING status, version, waitlisted_at`,
+				b.ID, BookingWaitlisted).Scan(&b.Status, &b.Version, &b.WaitlistedAt); err != nil {
 				return err
 			}
 			out.Waitlisted = append(out.Waitlisted, b)

@@ -60,18 +60,12 @@ func passErr(op string, err error) error {
 // activeBookings are the bookings on a departure that are not cancelled, in booking order.
 func activeBookings(ctx context.Context, tx pgx.Tx, departureID string) ([]Booking, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT id::text, departure_id::text, tenant_id, equipment_reference, iso_equipment_code, teu,
-			gross_weight_kg, from_seq, to_seq, status, created_at, version
-		FROM bookings WHERE departure_id = $1 AND status <> $2 ORDER BY created_at, id`, departureID, BookingCancelled)
+		SELECT `+bookingColumns+` FROM bookings b
+		WHERE b.departure_id = $1 AND b.status <> $2 ORDER BY b.created_at, b.id`, departureID, BookingCancelled)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Booking, error) {
-		var b Booking
-		err := row.Scan(&b.ID, &b.DepartureID, &b.Tenant, &b.Container, &b.ISOCode, &b.TEU, &b.GrossWeightKg,
-			&b.FromSeq, &b.ToSeq, &b.Status, &b.CreatedAt, &b.Version)
-		return b, err
-	})
+	return collectBookings(rows)
 }
 
 // DelayThen shifts the planned times of a departure by `by` at every stop it has not yet left

@@ -65,6 +65,10 @@ type DepartureStop struct {
 	PlannedDeparture *time.Time
 	ActualArrival    *time.Time
 	ActualDeparture  *time.Time
+
+	// The plan as first made, before any delay: lateness is measured from it.
+	BaselineArrival   *time.Time
+	BaselineDeparture *time.Time
 }
 
 // Segment is the leg from stop Seq to stop Seq+1 with its capacity and what is booked on it.
@@ -281,14 +285,16 @@ func departure(ctx context.Context, db postgres.DB, id string) (Departure, error
 		return Departure{}, err
 	}
 	rows, err := db.Query(ctx, `
-		SELECT seq, un_location_code, planned_arrival_at, planned_departure_at, actual_arrival_at, actual_departure_at
+		SELECT seq, un_location_code, planned_arrival_at, planned_departure_at, actual_arrival_at, actual_departure_at,
+			baseline_arrival_at, baseline_departure_at
 		FROM departure_stops WHERE departure_id = $1 ORDER BY seq`, d.ID)
 	if err != nil {
 		return Departure{}, err
 	}
 	d.Stops, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (DepartureStop, error) {
 		var st DepartureStop
-		err := row.Scan(&st.Seq, &st.UNLocationCode, &st.PlannedArrival, &st.PlannedDeparture, &st.ActualArrival, &st.ActualDeparture)
+		err := row.Scan(&st.Seq, &st.UNLocationCode, &st.PlannedArrival, &st.PlannedDeparture, &st.ActualArrival, &st.ActualDeparture,
+			&st.BaselineArrival, &st.BaselineDeparture)
 		return st, err
 	})
 	if err != nil {

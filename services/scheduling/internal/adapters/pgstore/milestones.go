@@ -49,14 +49,11 @@ type Riding struct {
 func (s *Store) ActiveBookingFor(ctx context.Context, tx pgx.Tx, container string) (r Riding, ok bool, err error) {
 	b := &r.Booking
 	err = tx.QueryRow(ctx, `
-		SELECT b.id::text, b.departure_id::text, b.tenant_id, b.equipment_reference, b.iso_equipment_code, b.teu,
-			b.gross_weight_kg, b.from_seq, b.to_seq, b.status, b.created_at, b.version,
-			d.route_code, d.train_number, d.status
+		SELECT `+bookingColumns+`, d.route_code, d.train_number, d.status
 		FROM bookings b JOIN departures d ON d.id = b.departure_id
 		WHERE b.equipment_reference = $1 AND b.status <> $2
 		ORDER BY b.created_at DESC, b.id DESC LIMIT 1 FOR UPDATE OF b`, container, BookingCancelled).Scan(
-		&b.ID, &b.DepartureID, &b.Tenant, &b.Container, &b.ISOCode, &b.TEU, &b.GrossWeightKg,
-		&b.FromSeq, &b.ToSeq, &b.Status, &b.CreatedAt, &b.Version, &r.Route, &r.TrainNumber, &r.DepartureStatus)
+		b.dest(&r.Route, &r.TrainNumber, &r.DepartureStatus)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Riding{}, false, nil
 	}

@@ -87,13 +87,9 @@ func moveOne(ctx context.Context, tx pgx.Tx, id string, target Departure) (Moved
 	var m MovedBooking
 	var route, fromStatus string
 	err := tx.QueryRow(ctx, `
-		SELECT b.id::text, b.departure_id::text, b.tenant_id, b.equipment_reference, b.iso_equipment_code, b.teu,
-			b.gross_weight_kg, b.from_seq, b.to_seq, b.status, b.created_at, b.version,
-			d.route_code, d.train_number, d.status
+		SELECT `+bookingColumns+`, d.route_code, d.train_number, d.status
 		FROM bookings b JOIN departures d ON d.id = b.departure_id
-		WHERE b.id = $1::text::uuid FOR UPDATE OF b`, id).Scan(&b.ID, &b.DepartureID, &b.Tenant, &b.Container,
-		&b.ISOCode, &b.TEU, &b.GrossWeightKg, &b.FromSeq, &b.ToSeq, &b.Status, &b.CreatedAt, &b.Version,
-		&route, &m.FromTrainNumber, &fromStatus)
+		WHERE b.id = $1::text::uuid FOR UPDATE OF b`, id).Scan(b.dest(&route, &m.FromTrainNumber, &fromStatus)...)
 	if _, bad := pgError(err, codeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
 		return m, fmt.Errorf("booking %s: %w", id, apperr.ErrNotFound)
 	}
