@@ -29,7 +29,7 @@ type env struct {
 	admin, dispatcher, carrier, acme, globex string
 }
 
-func startEnv(t *testing.T) *env {
+func startEnv(t testing.TB) *env {
 	t.Helper()
 	h := servicetest.Start(t, scheduling.Service("test"))
 	return &env{Harness: h, admin: h.Token(t, auth.RoleAdmin, ""), dispatcher: h.Token(t, auth.RoleDispatcher, ""),
@@ -38,7 +38,7 @@ func startEnv(t *testing.T) *env {
 }
 
 // call sends a request, checks the status and decodes a JSON answer into out (when not nil).
-func (e *env) call(t *testing.T, method, path, token string, body any, want int, out any) *http.Response {
+func (e *env) call(t testing.TB, method, path, token string, body any, want int, out any) *http.Response {
 	t.Helper()
 	var s string
 	if body != nil {
@@ -84,7 +84,7 @@ type booking struct {
 }
 
 // newDeparture creates an open departure on testRoute, leaving in a week.
-func (e *env) newDeparture(t *testing.T, train string, extra map[string]any) departure {
+func (e *env) newDeparture(t testing.TB, train string, extra map[string]any) departure {
 	t.Helper()
 	dep := time.Now().Add(7 * 24 * time.Hour).In(time.FixedZone("CST", 8*3600)).Truncate(time.Minute)
 	body := map[string]any{"route": testRoute, "trainNumber": train, "status": "open",
@@ -100,7 +100,7 @@ func (e *env) newDeparture(t *testing.T, train string, extra map[string]any) dep
 	return d
 }
 
-func container(t *testing.T, i int) string {
+func container(t testing.TB, i int) string {
 	t.Helper()
 	n, err := iso6346.Make("SCD", 'U', 200000+i)
 	if err != nil {
@@ -110,7 +110,7 @@ func container(t *testing.T, i int) string {
 }
 
 // bookBody is a booking of container i on departure dep; tenant is set only when not empty.
-func (e *env) bookBody(t *testing.T, dep string, i int, iso, from, to string, kg int64, tenant string) map[string]any {
+func (e *env) bookBody(t testing.TB, dep string, i int, iso, from, to string, kg int64, tenant string) map[string]any {
 	t.Helper()
 	b := map[string]any{"departureID": dep, "equipmentReference": container(t, i), "isoEquipmentCode": iso,
 		"grossWeightKg": kg, "from": from, "to": to}
