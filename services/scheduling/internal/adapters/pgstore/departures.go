@@ -39,7 +39,16 @@ type DepartureSpec struct {
 	TEUCN     int   // TEU per segment on the Chinese section; default route FEUCN*2
 	TEUAbroad int   // TEU per segment beyond the first border; default route FEUAbroad*2
 	WeightKg  int64 // gross kg per segment; default DefaultWeightCapacityKg
+
+	// A run generated from a timetable names it and its service date (the origin's local
+	// date); "" and the zero time for a departure planned by hand. A timetable has at most one
+	// run per service date: creating another is ErrRunExists and changes nothing.
+	TimetableID string
+	ServiceDate time.Time
 }
+
+// ErrRunExists says a timetable already has a run on the service date (apperr.ErrConflict).
+var ErrRunExists = fmt.Errorf("the timetable already has a run on that service date: %w", apperr.ErrConflict)
 
 // Departure is a dated train run on a route.
 type Departure struct {
@@ -110,10 +119,19 @@ func (s *Store) CreateDepartureThen(ctx context.Context, spec DepartureSpec, the
 			return err
 		}
 		var id string
+		var timetable, serviceDate any // NULL for a departure planned by hand
+		if spec.TimetableID != "" {
+			timetable, serviceDate = spec.TimetableID, spec.ServiceDate
+		}
 		err = tx.QueryRow(ctx, `
-			INSERT INTO departures (route_code, train_number, status, cutoff_at, planned_departure_at)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id::text`,
-			r.Code, spec.TrainNumber, spec.Status, spec.Cutoff, spec.PlannedDeparture).Scan(&id)
+			INSERT INTO departures (route_code, train_number, status, cutoff_at, planned_departure_at, timetable_id, service_date)
+			VALUES ($1, $2, $3, $4, $5, $6::text::uuid, $7::date)
+			ON CONFLICT (timetable_id, service_date) WHERE timetable_id IS NOT NULL DO NOTHING
+			RETURNING id::text`,
+			r.Code, spec.TrainNumber, spec.Status, spec.Cutoff, spec.PlannedDeparture, timetable, serviceDate).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrRunExists
+		}
 		if err != nil {
 			return err
 		}
@@ -155,7 +173,7 @@ func (s *Store) CreateDepartureThen(ctx context.Context, spec DepartureSpec, the
 	})
 	if err != nil {
 		var ve *apperr.ValidationError
-		if errors.As(err, &ve) {
+		if errors.As(err, &ve) || errors.Is(err, ErrRunExists) {
 			return Departure{}, err
 		}
 		return Departure{}, fmt.Errorf("pgstore: create departure: %w", err)
@@ -186,6 +204,9 @@ func (spec DepartureSpec) validate() error {
 	}
 	if spec.TEUCN < 0 || spec.TEUAbroad < 0 || spec.WeightKg < 0 {
 		v.Add("capacity", "must not be negative")
+	}
+	if spec.TimetableID != "" && spec.ServiceDate.IsZero() {
+		v.Add("serviceDate", "is required for a run of a timetable")
 	}
 	return v.Err()
 }
