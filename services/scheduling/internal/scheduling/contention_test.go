@@ -200,7 +200,9 @@ func BenchmarkBookHTTPContended(b *testing.B) {
 				b.Fatalf("%d of %d bookings failed, e.g. %d %v %+v", len(failed), b.N, failed[0].status, failed[0].err, failed[0].problem)
 			}
 			slices.Sort(latencies)
-			q := func(p float64) float64 { return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000 }
+			q := func(p float64) float64 {
+				return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "bookings/s")
 			b.ReportMetric(q(0.50), "p50-ms")
 			b.ReportMetric(q(0.99), "p99-ms")

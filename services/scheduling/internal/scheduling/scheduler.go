@@ -26,14 +26,15 @@ import (
 // creating departures and booking containers on them. Every state change is written with the
 // event announcing it in one transaction (the outbox), which a relay publishes.
 type Scheduler struct {
-	store *pgstore.Store
-	cfg   Config
-	now   func() time.Time
+	store    *pgstore.Store
+	bookings *groupCommit
+	cfg      Config
+	now      func() time.Time
 }
 
 // NewScheduler returns a Scheduler on store.
 func NewScheduler(store *pgstore.Store, cfg Config) *Scheduler {
-	return &Scheduler{store: store, cfg: cfg, now: time.Now}
+	return &Scheduler{store: store, bookings: newGroupCommit(store), cfg: cfg, now: time.Now}
 }
 
 // Routes returns every route of the network with its stops.
@@ -130,9 +131,11 @@ func (s *Scheduler) Book(ctx context.Context, p auth.Principal, req BookingReque
 	}
 	spec := pgstore.BookingSpec{DepartureID: d.ID, Tenant: tenant, Container: string(no), ISOCode: req.ISOEquipmentCode,
 		TEU: teu, GrossWeightKg: req.GrossWeightKg, FromSeq: fromSeq, ToSeq: toSeq}
-	return s.store.BookThen(ctx, spec, func(tx pgx.Tx, b pgstore.Booking) error {
-		return enqueue(ctx, tx, bookingCreated(d, b, string(from), string(to), s.now()))
-	})
+	// Through the departure's group commit; the event keeps this request's trace but not its
+	// cancellation (the batch's transaction is shared with other requests).
+	return s.bookings.Book(ctx, pgstore.BookingAttempt{Spec: spec, Then: func(tx pgx.Tx, b pgstore.Booking) error {
+		return enqueue(context.WithoutCancel(ctx), tx, bookingCreated(d, b, string(from), string(to), s.now()))
+	}})
 }
 
 // Booking returns one booking. A shipper sees only its own tenant's: any other is

@@ -114,10 +114,58 @@ func (s *Store) Book(ctx context.Context, spec BookingSpec) (Booking, error) {
 // so what it writes (e.g. the outbox message announcing the booking) commits with it or not at
 // all. An error from then rolls the booking back and is returned as is.
 func (s *Store) BookThen(ctx context.Context, spec BookingSpec, then func(tx pgx.Tx, b Booking) error) (Booking, error) {
-	if err := spec.validate(); err != nil {
+	res, err := s.BookBatch(ctx, spec.DepartureID, []BookingAttempt{{Spec: spec, Then: then}})
+	if err != nil {
 		return Booking{}, err
 	}
-	var b Booking
+	return res[0].Booking, res[0].Err
+}
+
+// BookingAttempt is one booking of a batch: what to book and the hook that runs with it.
+type BookingAttempt struct {
+	Spec BookingSpec
+	Then func(tx pgx.Tx, b Booking) error // may be nil
+}
+
+// BookingResult is what became of one BookingAttempt: the booking, or why it was refused.
+type BookingResult struct {
+	Booking Booking
+	Err     error
+}
+
+// BookBatch books several containers on one departure in ONE transaction, each in a savepoint
+// of its own, in the order given: an attempt that does not fit (or whose hook fails) is rolled
+// back alone and gets its error in its result, the others commit together. It is Book's
+// group commit: under contention for one departure, bookings queue on the same segment rows,
+// and the lock is held through the commit's WAL flush; one flush for many bookings multiplies
+// the throughput. The capacity CHECKs decide every attempt exactly as they do alone.
+//
+// The error returned (with nil results) is a fault that failed the whole transaction: nothing
+// was booked. Every attempt's Spec.DepartureID must be departureID.
+func (s *Store) BookBatch(ctx context.Context, departureID string, attempts []BookingAttempt) ([]BookingResult, error) {
+	results := make([]BookingResult, len(attempts))
+	pending := make([]int, 0, len(attempts))
+	lo, hi := -1, -1
+	for i, a := range attempts {
+		err := a.Spec.validate()
+		if err == nil && a.Spec.DepartureID != departureID {
+			err = apperr.Invalid("departureId", "must be "+departureID+" in this batch")
+		}
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		pending = append(pending, i)
+		if lo < 0 || a.Spec.FromSeq < lo {
+			lo = a.Spec.FromSeq
+		}
+		if a.Spec.ToSeq > hi {
+			hi = a.Spec.ToSeq
+		}
+	}
+	if len(pending) == 0 {
+		return results, nil
+	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var status string
 		var pastCutoff bool
@@ -126,22 +174,74 @@ func (s *Store) BookThen(ctx context.Context, spec BookingSpec, then func(tx pgx
 		err := tx.QueryRow(ctx, `
 			SELECT status, now() > cutoff_at,
 				(SELECT count(*) FROM departure_stops s WHERE s.departure_id = d.id)
-			FROM departures d WHERE id = $1::text::uuid FOR SHARE OF d`, spec.DepartureID).Scan(&status, &pastCutoff, &stops)
-		if _, bad := pgError(err, codeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("departure %s: %w", spec.DepartureID, apperr.ErrNotFound)
+			FROM departures d WHERE id = $1::text::uuid FOR SHARE OF d`, departureID).Scan(&status, &pastCutoff, &stops)
+		var refuse error
+		switch _, bad := pgError(err, codeInvalidText); {
+		case bad || errors.Is(err, pgx.ErrNoRows):
+			refuse = fmt.Errorf("departure %s: %w", departureID, apperr.ErrNotFound)
+		case err != nil:
+			return err
+		case status != StatusOpen:
+			refuse = fmt.Errorf("departure %s is %s, not open for booking: %w", departureID, status, apperr.ErrConflict)
+		case pastCutoff:
+			refuse = fmt.Errorf("departure %s: the booking cut-off has passed: %w", departureID, apperr.ErrConflict)
 		}
-		if err != nil {
+		if refuse != nil {
+			return refusal{refuse} // rolls back: the lookup may have failed the transaction
+		}
+		// Lock every segment the batch uses, in order, before any update: batches and single
+		// bookings with overlapping ranges queue here instead of deadlocking.
+		if _, err := segments(ctx, tx, departureID, lo, hi, true); err != nil {
 			return err
 		}
-		switch {
-		case status != StatusOpen:
-			return fmt.Errorf("departure %s is %s, not open for booking: %w", spec.DepartureID, status, apperr.ErrConflict)
-		case pastCutoff:
-			return fmt.Errorf("departure %s: the booking cut-off has passed: %w", spec.DepartureID, apperr.ErrConflict)
-		case spec.ToSeq >= stops:
-			return apperr.Invalid("toSeq", "the departure has stops 0 to "+strconv.Itoa(stops-1))
+		for _, i := range pending {
+			a := attempts[i]
+			if a.Spec.ToSeq >= stops {
+				results[i].Err = apperr.Invalid("toSeq", "the departure has stops 0 to "+strconv.Itoa(stops-1))
+				continue
+			}
+			b, refused, err := bookOne(ctx, tx, a)
+			if err != nil {
+				return err
+			}
+			results[i] = BookingResult{Booking: b, Err: refused}
 		}
-		err = tx.QueryRow(ctx, `
+		return nil
+	})
+	var r refusal
+	if errors.As(err, &r) {
+		for _, i := range pending {
+			results[i].Err = r.err
+		}
+		return results, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: book: %w", err)
+	}
+	return results, nil
+}
+
+// refusal is the departure refusing every booking of a batch (unknown, not open, past cut-off).
+type refusal struct{ err error }
+
+func (r refusal) Error() string { return r.err.Error() }
+
+// full is the capacity CHECK that refused a booking's update, until the savepoint is rolled
+// back and the segments can be read to say which one is full.
+type full string
+
+func (f full) Error() string { return "capacity check " + string(f) + " failed" }
+
+// bookOne books one attempt inside a savepoint of tx. refused is why the attempt was rolled
+// back (capacity, a duplicate container, its hook's error); err is a fault that must fail tx.
+func bookOne(ctx context.Context, tx pgx.Tx, a BookingAttempt) (b Booking, refused, err error) {
+	sp, err := tx.Begin(ctx) // a savepoint
+	if err != nil {
+		return Booking{}, nil, err
+	}
+	spec := a.Spec
+	refused, err = func() (error, error) {
+		err := sp.QueryRow(ctx, `
 			INSERT INTO bookings AS b (departure_id, tenant_id, equipment_reference, iso_equipment_code, teu,
 				gross_weight_kg, from_seq, to_seq, status, eta)
 			VALUES ($1::text::uuid, $2, $3, $4, $5, $6, $7, $8, $9,
@@ -150,36 +250,46 @@ func (s *Store) BookThen(ctx context.Context, spec BookingSpec, then func(tx pgx
 			spec.DepartureID, spec.Tenant, spec.Container, spec.ISOCode, spec.TEU, spec.GrossWeightKg,
 			spec.FromSeq, spec.ToSeq, BookingConfirmed).Scan(b.dest()...)
 		if _, dup := pgError(err, codeUniqueViolation); dup {
-			return fmt.Errorf("container %s is already booked on departure %s: %w", spec.Container, spec.DepartureID, apperr.ErrConflict)
+			return fmt.Errorf("container %s is already booked on departure %s: %w", spec.Container, spec.DepartureID, apperr.ErrConflict), nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		locked, err := segments(ctx, tx, b.DepartureID, spec.FromSeq, spec.ToSeq, true)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `
+		_, err = sp.Exec(ctx, `
 			UPDATE departure_segments SET teu_booked = teu_booked + $4, weight_booked_kg = weight_booked_kg + $5
 			WHERE departure_id = $1 AND seq >= $2 AND seq < $3`,
 			b.DepartureID, spec.FromSeq, spec.ToSeq, spec.TEU, spec.GrossWeightKg)
-		if pe, full := pgError(err, codeCheckViolation); full && pe.TableName == "departure_segments" {
-			return capacityError(locked, pe.ConstraintName, spec)
+		if pe, ok := pgError(err, codeCheckViolation); ok && pe.TableName == "departure_segments" {
+			return full(pe.ConstraintName), nil
 		}
-		if err != nil || then == nil {
-			return err
+		if err != nil {
+			return nil, err
 		}
-		return then(tx, b)
-	})
-	if err != nil {
-		var ve *apperr.ValidationError
-		var ce *CapacityError
-		if errors.As(err, &ve) || errors.As(err, &ce) {
-			return Booking{}, err
+		if a.Then != nil {
+			if err := a.Then(sp, b); err != nil {
+				return err, nil
+			}
 		}
-		return Booking{}, fmt.Errorf("pgstore: book: %w", err)
+		return nil, nil
+	}()
+	if err != nil || refused != nil {
+		if rbErr := sp.Rollback(ctx); rbErr != nil && err == nil {
+			return Booking{}, nil, rbErr
+		}
+		if err != nil {
+			return Booking{}, nil, err
+		}
+		if constraint, ok := refused.(full); ok {
+			// Name the full segment from what the earlier attempts left, now the update is undone.
+			segs, err := segments(ctx, tx, spec.DepartureID, spec.FromSeq, spec.ToSeq, false)
+			if err != nil {
+				return Booking{}, nil, err
+			}
+			refused = capacityError(segs, string(constraint), spec)
+		}
+		return Booking{}, refused, nil
 	}
-	return b, nil
+	return b, nil, sp.Commit(ctx) // releases the savepoint
 }
 
 // capacityError names the segment that refused spec, from the locked rows the failed update saw.
