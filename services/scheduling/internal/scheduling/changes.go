@@ -12,8 +12,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
-	"github.com/scodalabs/scoda/pkg/events"
-	commonv1 "github.com/scodalabs/scoda/pkg/gen/scoda/common/v1"
 	schedulev1 "github.com/scodalabs/scoda/pkg/gen/scoda/schedule/v1"
 	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
 )
@@ -50,8 +48,10 @@ type DelayRequest struct {
 
 // Delay moves the planned times of every stop the departure has not yet left by req.By, when
 // the departure is at the version ifMatch names. In the same transaction it announces
-// schedule.v1.departure.delayed and, for every active booking whose ETA (the planned arrival at
-// its to-stop) moved, schedule.v1.eta.changed with the old and new ETA.
+// schedule.v1.departure.delayed; for every booking riding it whose ETA (see estimateArrivals:
+// the new plan with the delay the train has run up so far) moved by more than cfg.ETAThreshold,
+// schedule.v1.eta.changed with the old and new ETA; and schedule.v1.exception.departure_late
+// when the departure now runs later than its first plan by more than cfg.LateThreshold.
 func (s *Scheduler) Delay(ctx context.Context, id, ifMatch string, req DelayRequest) (pgstore.Departure, error) {
 	version, err := IfMatch(ifMatch)
 	if err != nil {
@@ -68,15 +68,14 @@ func (s *Scheduler) Delay(ctx context.Context, id, ifMatch string, req DelayRequ
 	case by > MaxDelay:
 		return pgstore.Departure{}, apperr.Invalid("by", "must be at most 168h (7 days)")
 	}
-	return s.store.DelayThen(ctx, id, version, by, func(tx pgx.Tx, before, after pgstore.Departure, bookings []pgstore.Booking) error {
-		now := s.now()
-		evs := []events.Event{departureDelayed(before, after, by, req.Reason, now)}
-		for _, b := range bookings {
-			if ev := etaChanged(before, after, b, req.Reason, now); ev != nil {
-				evs = append(evs, ev)
-			}
+	return s.store.DelayThen(ctx, id, version, by, func(tx pgx.Tx, before, after pgstore.Departure, _ []pgstore.Booking) error {
+		if err := enqueue(ctx, tx, departureDelayed(before, after, by, req.Reason, s.now())); err != nil {
+			return err
 		}
-		return enqueue(ctx, tx, evs...)
+		if err := s.recomputeETAs(ctx, tx, after.ID, schedulev1.EtaChangeReason_ETA_CHANGE_REASON_DEPARTURE_DELAYED, req.Reason); err != nil {
+			return err
+		}
+		return s.checkLate(ctx, tx, after)
 	})
 }
 
@@ -88,7 +87,8 @@ type CapacityRequest struct {
 }
 
 // SetCapacity replaces a departure's capacity when it is at the version ifMatch names and
-// announces schedule.v1.departure.capacity_changed. A capacity below what is booked on any
+// announces schedule.v1.departure.capacity_changed; the route's waitlist is then tried on the
+// room there may now be (see promoteWaitlist). A capacity below what is booked on any
 // segment changes nothing: a *pgstore.LowerCapacityError names the segment and the bookings.
 func (s *Scheduler) SetCapacity(ctx context.Context, id, ifMatch string, req CapacityRequest) (pgstore.Departure, error) {
 	version, err := IfMatch(ifMatch)
@@ -116,9 +116,12 @@ func (s *Scheduler) SetCapacity(ctx context.Context, id, ifMatch string, req Cap
 	}
 	spec := pgstore.CapacitySpec{TEUCN: *req.TEUChina, TEUAbroad: *req.TEUAbroad, WeightKg: *req.WeightCapacityKg}
 	return s.store.SetCapacityThen(ctx, id, version, spec, func(tx pgx.Tx, before, after pgstore.Departure) error {
-		return enqueue(ctx, tx, &schedulev1.DepartureEvent{Envelope: envelope("", s.now()), DepartureId: after.ID,
+		if err := enqueue(ctx, tx, &schedulev1.DepartureEvent{Envelope: envelope("", s.now()), DepartureId: after.ID,
 			RouteCode: after.Route, TrainNumber: after.TrainNumber, Change: &schedulev1.DepartureEvent_CapacityChanged{
-				CapacityChanged: &schedulev1.DepartureCapacityChanged{Previous: throughCapacity(before), Current: throughCapacity(after)}}})
+				CapacityChanged: &schedulev1.DepartureCapacityChanged{Previous: throughCapacity(before), Current: throughCapacity(after)}}}); err != nil {
+			return err
+		}
+		return s.promoteWaitlist(ctx, tx, after.Route)
 	})
 }
 
@@ -151,21 +154,4 @@ func departureDelayed(before, after pgstore.Departure, by time.Duration, reason 
 	}
 	return &schedulev1.DepartureEvent{Envelope: envelope("", now), DepartureId: after.ID, RouteCode: after.Route,
 		TrainNumber: after.TrainNumber, Change: &schedulev1.DepartureEvent_Delayed{Delayed: delayed}}
-}
-
-// etaChanged announces a booking's new ETA after a delay; nil when it did not move (its train
-// had already reached the booking's to-stop).
-func etaChanged(before, after pgstore.Departure, b pgstore.Booking, reason string, now time.Time) *schedulev1.EtaEvent {
-	if b.ToSeq >= len(before.Stops) || b.ToSeq >= len(after.Stops) {
-		return nil
-	}
-	old, eta := before.Stops[b.ToSeq].PlannedArrival, after.Stops[b.ToSeq].PlannedArrival
-	if eta == nil || (old != nil && old.Equal(*eta)) {
-		return nil
-	}
-	return &schedulev1.EtaEvent{Envelope: envelope(b.Tenant, now), BookingId: b.ID, EquipmentReference: b.Container,
-		DepartureId: after.ID, Change: &schedulev1.EtaEvent_Changed{Changed: &schedulev1.EtaChanged{
-			PreviousEta: ts(old), Eta: ts(eta),
-			Location: &commonv1.Location{UnLocationCode: after.Stops[b.ToSeq].UNLocationCode},
-			Reason:   schedulev1.EtaChangeReason_ETA_CHANGE_REASON_DEPARTURE_DELAYED, Detail: reason}}}
 }

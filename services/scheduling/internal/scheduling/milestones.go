@@ -31,8 +31,10 @@ var bookingStatuses = map[string]schedulev1.BookingStatus{
 // origin -> received; LOAD -> loaded; DEPA at the first stop or by the departure's train ->
 // departure departed (actual time at that stop) and booking in transit; ARRI at a stop -> its
 // actual arrival, and at the destination -> arrived; DISC or GTOT at the destination ->
-// delivered. Statuses only move forward; each change is enqueued as an event in tx. Events
-// about other things, or about containers without an active booking, are ignored.
+// delivered. Statuses only move forward; each change is enqueued as an event in tx. An actual
+// departure or arrival also recomputes the ETAs of the departure's bookings and checks it for
+// exceptions (see actualsChanged). Events about other things, or about containers without an
+// active booking, are ignored.
 func (s *Scheduler) Milestone(ctx context.Context, tx pgx.Tx, ev events.Event) error {
 	ce, ok := ev.(*trackingv1.ContainerEvent)
 	if !ok || ce.GetEquipmentReference() == "" ||
@@ -57,18 +59,23 @@ func (s *Scheduler) Milestone(ctx context.Context, tx pgx.Tx, ev events.Event) e
 		}
 		return -1
 	}
-	advance := func(status, loc string) error {
+	// advance moves the booking to status; refresh also refreshes its shipment (a transport
+	// event leaves that to actualsChanged, which refreshes every booking of the train once).
+	advance := func(status, loc string, refresh bool) error {
 		prev, moved, err := s.store.AdvanceBooking(ctx, tx, b.ID, status)
 		if err != nil || !moved {
 			return err
 		}
-		return enqueue(ctx, tx, &schedulev1.BookingEvent{
+		if err := enqueue(ctx, tx, &schedulev1.BookingEvent{
 			Envelope: envelope(b.Tenant, s.now()), BookingId: b.ID, DepartureId: b.DepartureID, RouteCode: r.Route,
 			TrainNumber: r.TrainNumber, EquipmentReference: b.Container,
 			Change: &schedulev1.BookingEvent_StatusChanged{StatusChanged: &schedulev1.BookingStatusChanged{
 				PreviousStatus: bookingStatuses[prev], Status: bookingStatuses[status],
 				Location: location(loc)}},
-		})
+		}); err != nil || !refresh {
+			return err
+		}
+		return s.refreshShipments(ctx, tx, b.ID)
 	}
 	switch p := ce.GetPayload().(type) {
 	case *trackingv1.ContainerEvent_Equipment:
@@ -80,13 +87,13 @@ func (s *Scheduler) Milestone(ctx context.Context, tx pgx.Tx, ev events.Event) e
 		switch eq.GetEventType() {
 		case trackingv1.EquipmentEventType_EQUIPMENT_EVENT_TYPE_GTIN:
 			if seq := stop(loc); seq >= 0 && seq == b.FromSeq {
-				return advance(pgstore.BookingReceived, loc)
+				return advance(pgstore.BookingReceived, loc, true)
 			}
 		case trackingv1.EquipmentEventType_EQUIPMENT_EVENT_TYPE_LOAD:
-			return advance(pgstore.BookingLoaded, loc)
+			return advance(pgstore.BookingLoaded, loc, true)
 		case trackingv1.EquipmentEventType_EQUIPMENT_EVENT_TYPE_DISC, trackingv1.EquipmentEventType_EQUIPMENT_EVENT_TYPE_GTOT:
 			if seq := stop(loc); seq >= 0 && seq == b.ToSeq {
-				return advance(pgstore.BookingDelivered, loc)
+				return advance(pgstore.BookingDelivered, loc, true)
 			}
 		}
 	case *trackingv1.ContainerEvent_Transport:
@@ -114,8 +121,11 @@ func (s *Scheduler) Milestone(ctx context.Context, tx pgx.Tx, ev events.Event) e
 				return err
 			}
 			if seq == b.ToSeq {
-				return advance(pgstore.BookingArrived, loc)
+				if err := advance(pgstore.BookingArrived, loc, false); err != nil {
+					return err
+				}
 			}
+			return s.actualsChanged(ctx, tx, b.DepartureID, -1)
 		}
 	}
 	return nil
@@ -124,7 +134,7 @@ func (s *Scheduler) Milestone(ctx context.Context, tx pgx.Tx, ev events.Event) e
 // departed records that r's departure left stop seq at, announces it when the departure has
 // just departed, and puts the booking in transit.
 func (s *Scheduler) departed(ctx context.Context, tx pgx.Tx, r pgstore.Riding, seq int, at time.Time,
-	advance func(status, loc string) error) error {
+	advance func(status, loc string, refresh bool) error) error {
 	changed, err := s.store.MarkDeparted(ctx, tx, r.Booking.DepartureID, seq, at)
 	if err != nil {
 		return err
@@ -138,7 +148,32 @@ func (s *Scheduler) departed(ctx context.Context, tx pgx.Tx, r pgstore.Riding, s
 			return err
 		}
 	}
-	return advance(pgstore.BookingInTransit, r.Stops[seq])
+	if err := advance(pgstore.BookingInTransit, r.Stops[seq], false); err != nil {
+		return err
+	}
+	return s.actualsChanged(ctx, tx, r.Booking.DepartureID, seq)
+}
+
+// actualsChanged follows an actual time recorded on a departure: the ETAs of its bookings
+// (announced when they moved by more than cfg.ETAThreshold), departure_late when it now runs
+// later than its first plan by more than cfg.LateThreshold, and, when it has just left stop
+// leftSeq (-1: it arrived somewhere), border_dwell when that is a border stop it stayed at too
+// long.
+func (s *Scheduler) actualsChanged(ctx context.Context, tx pgx.Tx, departureID string, leftSeq int) error {
+	if err := s.recomputeETAs(ctx, tx, departureID, schedulev1.EtaChangeReason_ETA_CHANGE_REASON_MILESTONE, "actual times reported"); err != nil {
+		return err
+	}
+	d, err := s.store.DepartureIn(ctx, tx, departureID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkLate(ctx, tx, d); err != nil {
+		return err
+	}
+	if leftSeq < 0 {
+		return nil
+	}
+	return s.checkBorderDepartureDwell(ctx, tx, d, leftSeq)
 }
 
 func location(code string) *commonv1.Location {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/scodalabs/scoda/pkg/events"
@@ -15,6 +16,7 @@ import (
 	trackingv1 "github.com/scodalabs/scoda/pkg/gen/scoda/tracking/v1"
 	"github.com/scodalabs/scoda/pkg/postgres"
 	"github.com/scodalabs/scoda/pkg/testkit"
+	"github.com/scodalabs/scoda/pkg/testkit/natstest"
 )
 
 func containerEvent(container string, at time.Time) *trackingv1.ContainerEvent {
@@ -145,5 +147,121 @@ func TestMilestones(t *testing.T) {
 	}
 	if dev.GetDepartureId() != d.ID || !dev.GetDeparted().GetActualDepartureAt().AsTime().Equal(t0.Add(3*time.Hour)) {
 		t.Errorf("departed event %v", &dev)
+	}
+}
+
+// settled waits until the milestone consumer has taken n events and the outbox relay has
+// published everything they wrote, so what is on the stream is all there will be.
+func settled(t *testing.T, e *env, n int) {
+	t.Helper()
+	pool, err := postgres.Connect(t.Context(), e.Config.DatabaseURL, e.Config.DBSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	testkit.Eventually(t, 20*time.Second, func() error {
+		var inbox, outbox int
+		if err := pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM inbox WHERE consumer = 'scheduling-tracking'),
+			(SELECT count(*) FROM outbox)`).Scan(&inbox, &outbox); err != nil {
+			return err
+		}
+		if inbox != n || outbox != 0 {
+			return fmt.Errorf("%d events in the inbox (want %d), %d in the outbox", inbox, n, outbox)
+		}
+		return nil
+	})
+}
+
+// streamCount is the number of messages on subject of the SCHEDULE stream now.
+func streamCount(t *testing.T, e *env, subject string) int {
+	t.Helper()
+	_, js := natstest.Connect(t, e.NATS.URL)
+	stream, err := js.Stream(t.Context(), events.StreamSchedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(t.Context(), jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(info.State.Subjects[subject])
+}
+
+// An actual time moves the ETA only when it moves it by more than the threshold (30 min): 20
+// min late at the origin is neither announced nor stored, 45 min late at the next stop is
+// announced once, against the ETA announced at booking.
+func TestETAThresholdFromMilestones(t *testing.T) {
+	e := startEnv(t)
+	d := e.newDeparture(t, "X8701", nil)
+	var b booking
+	e.call(t, http.MethodPost, "/v1/bookings", e.dispatcher,
+		e.bookBody(t, d.ID, 11, "45G1", "CNJZH", "KZALA", 20000, "acme"), http.StatusCreated, &b)
+	box := container(t, 11)
+	plan, _ := e.timed(t, d.ID)
+	booked := *plan.Stops[4].PlannedArrival
+
+	e.Publish(t, transportEvent(box, plan.Stops[0].PlannedDeparture.Add(20*time.Minute),
+		trackingv1.TransportEventType_TRANSPORT_EVENT_TYPE_DEPA, "CNJZH", "X8701"))
+	settled(t, e, 1)
+	if n := streamCount(t, e, "schedule.v1.eta.changed"); n != 0 {
+		t.Fatalf("%d ETA events for a 20 min delay, want none", n)
+	}
+	e.Publish(t, transportEvent(box, plan.Stops[1].PlannedArrival.Add(45*time.Minute),
+		trackingv1.TransportEventType_TRANSPORT_EVENT_TYPE_ARRI, "CNURM", "X8701"))
+	settled(t, e, 2)
+	msgs := scheduleMsgs(t, e, "schedule.v1.eta.changed", 1)
+	var ev schedulev1.EtaEvent
+	if err := events.Unmarshal(msgs[0].Data(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	c := ev.GetChanged()
+	if ev.GetBookingId() != b.ID || ev.GetDepartureId() != d.ID || ev.GetEquipmentReference() != box ||
+		ev.GetEnvelope().GetTenantId() != "acme" ||
+		c.GetReason() != schedulev1.EtaChangeReason_ETA_CHANGE_REASON_MILESTONE || c.GetLocation().GetUnLocationCode() != "KZALA" ||
+		!c.GetPreviousEta().AsTime().Equal(booked) || !c.GetEta().AsTime().Equal(booked.Add(45*time.Minute)) {
+		t.Fatalf("ETA event %v; want KZALA %v -> %v", &ev, booked, booked.Add(45*time.Minute))
+	}
+}
+
+// A departure 3 h later than its first plan raises departure_late once, however often its
+// lateness is reported again.
+func TestDepartureLateRaisedOnce(t *testing.T) {
+	e := startEnv(t)
+	d := e.newDeparture(t, "X8702", nil)
+	e.call(t, http.MethodPost, "/v1/bookings", e.dispatcher,
+		e.bookBody(t, d.ID, 12, "45G1", "CNJZH", "KZALA", 20000, "acme"), http.StatusCreated, nil)
+	box := container(t, 12)
+	plan, _ := e.timed(t, d.ID)
+	left := plan.Stops[0].PlannedDeparture.Add(3 * time.Hour)
+
+	depa := transportEvent(box, left, trackingv1.TransportEventType_TRANSPORT_EVENT_TYPE_DEPA, "CNJZH", "X8702")
+	e.Publish(t, depa)
+	e.Publish(t, depa) // redelivered under its id
+	settled(t, e, 1)
+	e.Publish(t, transportEvent(box, left.Add(time.Hour), trackingv1.TransportEventType_TRANSPORT_EVENT_TYPE_DEPA, "", "X8702"))
+	e.Publish(t, transportEvent(box, plan.Stops[1].PlannedArrival.Add(3*time.Hour),
+		trackingv1.TransportEventType_TRANSPORT_EVENT_TYPE_ARRI, "CNURM", "X8702"))
+	settled(t, e, 3)
+	msgs := scheduleMsgs(t, e, "schedule.v1.exception.departure_late", 1)
+	var ev schedulev1.ExceptionEvent
+	if err := events.Unmarshal(msgs[0].Data(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	late := ev.GetDepartureLate()
+	if ev.GetDepartureId() != d.ID || ev.GetRouteCode() != testRoute || ev.GetTrainNumber() != "X8702" ||
+		ev.GetEnvelope().GetTenantId() != "" || late.GetDelay().AsDuration() != 3*time.Hour ||
+		late.GetThreshold().AsDuration() != 2*time.Hour || late.GetStopSequence() != 1 ||
+		late.GetLocation().GetUnLocationCode() != "CNJZH" || !late.GetActualAt().AsTime().Equal(left) ||
+		!late.GetPlannedAt().AsTime().Equal(*plan.Stops[0].PlannedDeparture) {
+		t.Fatalf("departure_late event %v", &ev)
+	}
+	var page struct {
+		Exceptions []struct {
+			Key, Kind, DepartureID string
+		} `json:"exceptions"`
+	}
+	e.call(t, http.MethodGet, "/v1/exceptions?kind=departure_late", e.dispatcher, nil, http.StatusOK, &page)
+	if len(page.Exceptions) != 1 || page.Exceptions[0].Key != "departure_late:"+d.ID {
+		t.Fatalf("exceptions %+v", page.Exceptions)
 	}
 }

@@ -20,11 +20,23 @@ type MoveRequest struct {
 
 // Move moves every booking of req to req.ToDepartureID, all or nothing (see
 // pgstore.Store.MoveThen). In the same transaction it announces exactly one
-// schedule.v1.booking.moved per booking.
+// schedule.v1.booking.moved per booking, and schedule.v1.eta.changed for each whose ETA on the
+// target moved by more than cfg.ETAThreshold. The room the bookings left is offered to the
+// route's waitlist (see promoteWaitlist).
 func (s *Scheduler) Move(ctx context.Context, req MoveRequest) ([]pgstore.MovedBooking, error) {
 	return s.store.MoveThen(ctx, req.BookingIDs, req.ToDepartureID,
 		func(tx pgx.Tx, target pgstore.Departure, moves []pgstore.MovedBooking) error {
-			return enqueue(ctx, tx, moveEvents(target, moves, req.Reason, s.now())...)
+			if err := enqueue(ctx, tx, moveEvents(target, moves, req.Reason, s.now())...); err != nil {
+				return err
+			}
+			bookings := make([]pgstore.Booking, len(moves))
+			for i, m := range moves {
+				bookings[i] = m.Booking
+			}
+			if err := s.announceETAs(ctx, tx, target, bookings, schedulev1.EtaChangeReason_ETA_CHANGE_REASON_BOOKING_MOVED, req.Reason); err != nil {
+				return err
+			}
+			return s.promoteWaitlist(ctx, tx, target.Route)
 		})
 }
 

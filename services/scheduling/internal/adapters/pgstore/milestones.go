@@ -45,20 +45,43 @@ type Riding struct {
 }
 
 // ActiveBookingFor returns, in tx, the latest booking (by created_at) of container that is not
-// cancelled, locked for update, with its departure; ok is false when there is none.
+// cancelled, with its departure; ok is false when there is none. The departure is locked
+// first (FOR NO KEY UPDATE), then the booking (FOR UPDATE): milestones of one train are applied
+// one at a time, and in the order every other change takes its locks (departure, then its
+// bookings), so that recomputing the ETAs of the train's bookings never deadlocks.
 func (s *Store) ActiveBookingFor(ctx context.Context, tx pgx.Tx, container string) (r Riding, ok bool, err error) {
 	b := &r.Booking
-	err = tx.QueryRow(ctx, `
-		SELECT `+bookingColumns+`, d.route_code, d.train_number, d.status
-		FROM bookings b JOIN departures d ON d.id = b.departure_id
+	const latest = `
+		SELECT b.departure_id::text FROM bookings b
 		WHERE b.equipment_reference = $1 AND b.status <> $2
-		ORDER BY b.created_at DESC, b.id DESC LIMIT 1 FOR UPDATE OF b`, container, BookingCancelled).Scan(
-		b.dest(&r.Route, &r.TrainNumber, &r.DepartureStatus)...)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Riding{}, false, nil
-	}
-	if err != nil {
-		return Riding{}, false, err
+		ORDER BY b.created_at DESC, b.id DESC LIMIT 1`
+	for range 3 { // the booking may move to another departure between the reads: bounded retry
+		var dep string
+		err = tx.QueryRow(ctx, latest, container, BookingCancelled).Scan(&dep)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Riding{}, false, nil
+		}
+		if err != nil {
+			return Riding{}, false, err
+		}
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM departures WHERE id = $1::text::uuid FOR NO KEY UPDATE`, dep); err != nil {
+			return Riding{}, false, err
+		}
+		err = tx.QueryRow(ctx, `
+			SELECT `+bookingColumns+`, d.route_code, d.train_number, d.status
+			FROM bookings b JOIN departures d ON d.id = b.departure_id
+			WHERE b.equipment_reference = $1 AND b.status <> $2
+			ORDER BY b.created_at DESC, b.id DESC LIMIT 1 FOR UPDATE OF b`, container, BookingCancelled).Scan(
+			b.dest(&r.Route, &r.TrainNumber, &r.DepartureStatus)...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Riding{}, false, nil
+		}
+		if err != nil {
+			return Riding{}, false, err
+		}
+		if b.DepartureID == dep {
+			break
+		}
 	}
 	rows, err := tx.Query(ctx, `SELECT un_location_code FROM departure_stops WHERE departure_id = $1 ORDER BY seq`, b.DepartureID)
 	if err != nil {
