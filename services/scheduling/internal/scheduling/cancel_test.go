@@ -236,16 +236,20 @@ func TestWaitlistIsRouteWideAndPromotedInOrder(t *testing.T) {
 	if want := []string{c[0], c[1], c[2]}; !slices.Equal(w.ids(), want) || w.Waitlist[0].Position != 1 {
 		t.Fatalf("waitlist after the promotion %+v, want %v from position 1", w.Waitlist, want)
 	}
-	for _, id := range a {
-		var got struct {
-			DepartureID string `json:"departureID"`
-			Status      string `json:"status"`
-		}
-		e.call(t, http.MethodGet, "/v1/bookings/"+id, e.acme, nil, http.StatusOK, &got)
-		if got.DepartureID != last.ID || got.Status != "confirmed" {
-			t.Errorf("booking %s: %+v, want confirmed on %s", id, got, last.ID)
+	confirmedOn := func(dep string, ids ...string) {
+		t.Helper()
+		for _, id := range ids {
+			var got struct {
+				DepartureID string `json:"departureID"`
+				Status      string `json:"status"`
+			}
+			e.call(t, http.MethodGet, "/v1/bookings/"+id, e.acme, nil, http.StatusOK, &got)
+			if got.DepartureID != dep || got.Status != "confirmed" {
+				t.Errorf("booking %s: %+v, want confirmed on %s", id, got, dep)
+			}
 		}
 	}
+	confirmedOn(last.ID, a...)
 	got, _ := e.timed(t, last.ID)
 	if got.Segments[0].TEUBooked != 6 {
 		t.Errorf("last departure: %d TEU booked, want 6", got.Segments[0].TEUBooked)
@@ -281,4 +285,14 @@ func TestWaitlistIsRouteWideAndPromotedInOrder(t *testing.T) {
 	if !etas[a[0]] || !etas[a[1]] || !etas[a[2]] {
 		t.Errorf("ETA events for %v, want %v", etas, a)
 	}
+
+	// A new departure on the route has room for two FEU: the next two in line take it when it is
+	// put on the timetable, in the same transaction.
+	extra := e.newDeparture(t, "X8907", with(at(9*24*time.Hour), 4))
+	e.call(t, http.MethodGet, path, e.dispatcher, nil, http.StatusOK, &w)
+	if want := []string{c[2]}; !slices.Equal(w.ids(), want) || w.Waitlist[0].Position != 1 {
+		t.Fatalf("waitlist after a new departure %+v, want %v at position 1", w.Waitlist, want)
+	}
+	confirmedOn(extra.ID, c[:2]...)
+	scheduleMsgs(t, e, "schedule.v1.booking.moved", 5)
 }

@@ -167,15 +167,17 @@ type bookingJSON struct {
 	GrossWeightKg      int64     `json:"grossWeightKg"`
 	FromSeq            int       `json:"fromSeq"`
 	ToSeq              int       `json:"toSeq"`
-	Status             string    `json:"status"`
-	CreatedAt          time.Time `json:"createdAt"`
-	Version            int       `json:"version"`
+	Status             string     `json:"status"`
+	ETA                *time.Time `json:"eta,omitempty"`
+	WaitlistedAt       *time.Time `json:"waitlistedAt,omitempty"`
+	CreatedAt          time.Time  `json:"createdAt"`
+	Version            int        `json:"version"`
 }
 
 func toBookingJSON(b pgstore.Booking) bookingJSON {
 	return bookingJSON{ID: b.ID, DepartureID: b.DepartureID, Tenant: b.Tenant, EquipmentReference: b.Container,
 		ISOEquipmentCode: b.ISOCode, TEU: b.TEU, GrossWeightKg: b.GrossWeightKg, FromSeq: b.FromSeq, ToSeq: b.ToSeq,
-		Status: b.Status, CreatedAt: b.CreatedAt, Version: b.Version}
+		Status: b.Status, ETA: b.ETA, WaitlistedAt: b.WaitlistedAt, CreatedAt: b.CreatedAt, Version: b.Version}
 }
 
 func principal(ctx context.Context) auth.Principal {

@@ -117,8 +117,18 @@ func (s *Scheduler) Milestone(ctx context.Context, tx pgx.Tx, ev events.Event) e
 			if seq < 0 {
 				return nil
 			}
-			if err := s.store.RecordArrival(ctx, tx, b.DepartureID, seq, at); err != nil {
+			recorded, final, err := s.store.RecordArrival(ctx, tx, b.DepartureID, seq, at)
+			if err != nil {
 				return err
+			}
+			if recorded {
+				if err := enqueue(ctx, tx, &schedulev1.DepartureEvent{Envelope: envelope("", s.now()),
+					DepartureId: b.DepartureID, RouteCode: r.Route, TrainNumber: r.TrainNumber,
+					Change: &schedulev1.DepartureEvent_Arrived{Arrived: &schedulev1.DepartureArrived{
+						ActualArrivalAt: timestamppb.New(at), Location: location(loc), StopSequence: int32(seq + 1),
+						Final: final}}}); err != nil {
+					return err
+				}
 			}
 			if seq == b.ToSeq {
 				if err := advance(pgstore.BookingArrived, loc, false); err != nil {

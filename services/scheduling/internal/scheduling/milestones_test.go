@@ -99,9 +99,11 @@ func TestMilestones(t *testing.T) {
 	e.Publish(t, transportEvent(box, arri, trackingv1.TransportEventType_TRANSPORT_EVENT_TYPE_ARRI, dest, "X8601"))
 	bookingStatus("arrived")
 	e.call(t, http.MethodGet, "/v1/departures/"+d.ID, e.dispatcher, nil, http.StatusOK, &actual)
-	if last := actual.Stops[len(actual.Stops)-1]; last.ActualArrival == nil || !last.ActualArrival.Equal(arri) {
-		t.Fatalf("destination stop after ARRI: %+v", actual)
+	if last := actual.Stops[len(actual.Stops)-1]; actual.Status != "arrived" || last.ActualArrival == nil || !last.ActualArrival.Equal(arri) {
+		t.Fatalf("departure after ARRI at the destination: %+v", actual)
 	}
+	// Reported again (another container of the train, a redelivery): arrived once.
+	e.Publish(t, transportEvent(box, arri.Add(time.Hour), trackingv1.TransportEventType_TRANSPORT_EVENT_TYPE_ARRI, dest, "X8601"))
 	e.Publish(t, equipmentEvent(box, arri.Add(time.Hour), trackingv1.EquipmentEventType_EQUIPMENT_EVENT_TYPE_DISC, dest))
 	bookingStatus("delivered")
 
@@ -121,8 +123,8 @@ func TestMilestones(t *testing.T) {
 		if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM inbox WHERE consumer = 'scheduling-tracking'`).Scan(&n); err != nil {
 			return err
 		}
-		if n != 9 {
-			return fmt.Errorf("%d events in the inbox, want 9", n)
+		if n != 10 {
+			return fmt.Errorf("%d events in the inbox, want 10", n)
 		}
 		return nil
 	})
@@ -147,6 +149,15 @@ func TestMilestones(t *testing.T) {
 	}
 	if dev.GetDepartureId() != d.ID || !dev.GetDeparted().GetActualDepartureAt().AsTime().Equal(t0.Add(3*time.Hour)) {
 		t.Errorf("departed event %v", &dev)
+	}
+	arrs := scheduleMsgs(t, e, "schedule.v1.departure.arrived", 1)
+	var aev schedulev1.DepartureEvent
+	if err := events.Unmarshal(arrs[0].Data(), &aev); err != nil {
+		t.Fatal(err)
+	}
+	if a := aev.GetArrived(); aev.GetDepartureId() != d.ID || !a.GetActualArrivalAt().AsTime().Equal(arri) || !a.GetFinal() ||
+		a.GetLocation().GetUnLocationCode() != dest || int(a.GetStopSequence()) != len(d.Stops) {
+		t.Errorf("arrived event %v", &aev)
 	}
 }
 

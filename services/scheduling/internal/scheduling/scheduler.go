@@ -55,9 +55,19 @@ func (s *Scheduler) Departure(ctx context.Context, id string) (pgstore.Departure
 // CreateDeparture puts a departure on the timetable and announces it: planned, and opened too
 // when it is created open for booking.
 func (s *Scheduler) CreateDeparture(ctx context.Context, spec pgstore.DepartureSpec) (pgstore.Departure, error) {
-	return s.store.CreateDepartureThen(ctx, spec, func(tx pgx.Tx, d pgstore.Departure, r pgstore.Route) error {
-		return enqueue(ctx, tx, departureEvents(d, r, s.now())...)
-	})
+	return s.store.CreateDepartureThen(ctx, spec, s.departureCreated(ctx, s.now()))
+}
+
+// departureCreated is the hook every new departure (made by a dispatcher or generated from a
+// timetable) runs in its transaction: it announces the departure and offers its room to the
+// route's waitlist.
+func (s *Scheduler) departureCreated(ctx context.Context, now time.Time) func(tx pgx.Tx, d pgstore.Departure, r pgstore.Route) error {
+	return func(tx pgx.Tx, d pgstore.Departure, r pgstore.Route) error {
+		if err := enqueue(ctx, tx, departureEvents(d, r, now)...); err != nil {
+			return err
+		}
+		return s.promoteWaitlist(ctx, tx, d.Route)
+	}
 }
 
 // BookingRequest asks for one container on a departure between two of its stops.

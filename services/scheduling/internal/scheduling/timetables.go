@@ -341,9 +341,7 @@ func (s *Scheduler) Generate(ctx context.Context, req GenerateRequest) ([]pgstor
 	}
 	now := s.now()
 	return s.store.GenerateThen(ctx, pgstore.GenerateSpec{From: from, To: to, Route: req.Route, Now: now},
-		func(tx pgx.Tx, d pgstore.Departure, r pgstore.Route) error {
-			return enqueue(ctx, tx, departureEvents(d, r, now)...)
-		})
+		s.departureCreated(ctx, now))
 }
 
 // OpenRequest opens a departure for booking, with a new cut-off when Cutoff is set (RFC 3339).
@@ -448,10 +446,7 @@ func (s *Scheduler) timetableRound(ctx context.Context, log *slog.Logger) error 
 	now := s.now()
 	today := pgstore.Date(now.UTC())
 	spec := pgstore.GenerateSpec{From: today.AddDate(0, 0, -1), To: pgstore.Date(now.UTC().Add(s.cfg.TimetableHorizon)), Now: now}
-	round, locked, err := s.store.TimetableRoundThen(ctx, spec,
-		func(tx pgx.Tx, d pgstore.Departure, r pgstore.Route) error {
-			return enqueue(ctx, tx, departureEvents(d, r, now)...)
-		},
+	round, locked, err := s.store.TimetableRoundThen(ctx, spec, s.departureCreated(ctx, now),
 		func(tx pgx.Tx, d pgstore.Departure, _ pgstore.Route) error {
 			return enqueue(ctx, tx, departureOpened(d, now))
 		})

@@ -133,10 +133,23 @@ func (s *Store) MarkDeparted(ctx context.Context, tx pgx.Tx, departureID string,
 	return tag.RowsAffected() == 1, nil
 }
 
-// RecordArrival records in tx that a departure reached stop seq at (the first report wins).
-func (s *Store) RecordArrival(ctx context.Context, tx pgx.Tx, departureID string, seq int, at time.Time) error {
-	_, err := tx.Exec(ctx, `
-		UPDATE departure_stops SET actual_arrival_at = $3
-		WHERE departure_id = $1 AND seq = $2 AND actual_arrival_at IS NULL`, departureID, seq, at)
-	return err
+// RecordArrival records in tx that a departure reached stop seq at (the first report wins:
+// recorded is false for any later one). At its last stop the departure has arrived: final is
+// true, and its status becomes arrived.
+func (s *Store) RecordArrival(ctx context.Context, tx pgx.Tx, departureID string, seq int, at time.Time) (recorded, final bool, err error) {
+	err = tx.QueryRow(ctx, `
+		UPDATE departure_stops s SET actual_arrival_at = $3
+		WHERE s.departure_id = $1 AND s.seq = $2 AND s.actual_arrival_at IS NULL
+		RETURNING NOT EXISTS (SELECT 1 FROM departure_stops n WHERE n.departure_id = s.departure_id AND n.seq > s.seq)`,
+		departureID, seq, at).Scan(&final)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, false, nil
+	}
+	if err != nil || !final {
+		return err == nil, false, err
+	}
+	_, err = tx.Exec(ctx, `
+		UPDATE departures SET status = $2, version = version + 1, updated_at = now()
+		WHERE id = $1 AND status = ANY($3)`, departureID, StatusArrived, []string{StatusPlanned, StatusOpen, StatusClosed, StatusDeparted})
+	return err == nil, err == nil, err
 }
