@@ -133,15 +133,21 @@ type BookingResult struct {
 	Err     error
 }
 
-// BookBatch books several containers on one departure in ONE transaction, each in a savepoint
-// of its own, in the order given: an attempt that does not fit (or whose hook fails) is rolled
-// back alone and gets its error in its result, the others commit together. It is Book's
-// group commit: under contention for one departure, bookings queue on the same segment rows,
-// and the lock is held through the commit's WAL flush; one flush for many bookings multiplies
-// the throughput. The capacity CHECKs decide every attempt exactly as they do alone.
+// BookBatch books several containers on one departure in ONE transaction, in the order given,
+// and returns what became of each: an attempt that does not fit, names a container already on
+// the departure or is invalid gets its own error; the others commit together. It is Book's group
+// commit: bookings racing for one departure queue on the same segment rows and hold their locks
+// through the commit's WAL flush, so one flush for many bookings multiplies the throughput.
 //
-// The error returned (with nil results) is a fault that failed the whole transaction: nothing
-// was booked. Every attempt's Spec.DepartureID must be departureID.
+// Under the segment locks the batch decides in order which attempts fit, from the booked TEU and
+// weight it read and what the attempts before took; it then adds what the accepted ones take to
+// every segment in one UPDATE, which the CHECKs on departure_segments still guard: the totals
+// only grow, so if the final ones are within capacity, so was every step. Were they not, the
+// transaction fails whole and nothing is booked.
+//
+// A hook (Then) runs for each booking made, in the transaction; its error fails the whole batch.
+// The error returned (with nil results) is such a fault: nothing was booked. Every attempt's
+// Spec.DepartureID must be departureID.
 func (s *Store) BookBatch(ctx context.Context, departureID string, attempts []BookingAttempt) ([]BookingResult, error) {
 	results := make([]BookingResult, len(attempts))
 	pending := make([]int, 0, len(attempts))
@@ -159,14 +165,15 @@ func (s *Store) BookBatch(ctx context.Context, departureID string, attempts []Bo
 		if lo < 0 || a.Spec.FromSeq < lo {
 			lo = a.Spec.FromSeq
 		}
-		if a.Spec.ToSeq > hi {
-			hi = a.Spec.ToSeq
-		}
+		hi = max(hi, a.Spec.ToSeq)
 	}
 	if len(pending) == 0 {
 		return results, nil
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		for _, i := range pending { // a retried transaction starts over
+			results[i] = BookingResult{}
+		}
 		var status string
 		var pastCutoff bool
 		var stops int
@@ -189,24 +196,57 @@ func (s *Store) BookBatch(ctx context.Context, departureID string, attempts []Bo
 		if refuse != nil {
 			return refusal{refuse} // rolls back: the lookup may have failed the transaction
 		}
-		// Lock every segment the batch uses, in order, before any update: batches and single
-		// bookings with overlapping ranges queue here instead of deadlocking.
-		if _, err := segments(ctx, tx, departureID, lo, hi, true); err != nil {
+		// Lock every segment the batch uses, in order: batches with overlapping ranges queue
+		// here instead of deadlocking, and what is booked cannot change until the commit.
+		segs, err := segments(ctx, tx, departureID, lo, min(hi, stops-1), true)
+		if err != nil {
 			return err
 		}
+		taken := make([]Segment, len(segs)) // TEUBooked/WeightBookedKg: what this batch adds
 		for _, i := range pending {
-			a := attempts[i]
-			if a.Spec.ToSeq >= stops {
+			spec := attempts[i].Spec
+			if spec.ToSeq >= stops {
 				results[i].Err = apperr.Invalid("toSeq", "the departure has stops 0 to "+strconv.Itoa(stops-1))
 				continue
 			}
-			b, refused, err := bookOne(ctx, tx, a)
+			use := segs[spec.FromSeq-lo : spec.ToSeq-lo]
+			if ce := noRoom(use, taken[spec.FromSeq-lo:spec.ToSeq-lo], spec); ce != nil {
+				results[i].Err = ce
+				continue
+			}
+			b, err := insertBooking(ctx, tx, spec)
+			if errors.Is(err, apperr.ErrConflict) {
+				results[i].Err = err
+				continue
+			}
 			if err != nil {
 				return err
 			}
-			results[i] = BookingResult{Booking: b, Err: refused}
+			for j := spec.FromSeq - lo; j < spec.ToSeq-lo; j++ {
+				taken[j].TEUBooked += spec.TEU
+				taken[j].WeightBookedKg += spec.GrossWeightKg
+			}
+			if then := attempts[i].Then; then != nil {
+				if err := then(tx, b); err != nil {
+					return err
+				}
+			}
+			results[i].Booking = b
 		}
-		return nil
+		seqs, teu, kg := make([]int, 0, len(segs)), make([]int, 0, len(segs)), make([]int64, 0, len(segs))
+		for j, g := range segs {
+			if taken[j].TEUBooked > 0 || taken[j].WeightBookedKg > 0 {
+				seqs, teu, kg = append(seqs, g.Seq), append(teu, taken[j].TEUBooked), append(kg, taken[j].WeightBookedKg)
+			}
+		}
+		if len(seqs) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE departure_segments g SET teu_booked = g.teu_booked + t.teu, weight_booked_kg = g.weight_booked_kg + t.kg
+			FROM unnest($2::integer[], $3::integer[], $4::bigint[]) AS t(seq, teu, kg)
+			WHERE g.departure_id = $1 AND g.seq = t.seq`, departureID, seqs, teu, kg)
+		return err // a CHECK failing here is a bug above: the batch fails whole, nothing is booked
 	})
 	var r refusal
 	if errors.As(err, &r) {
@@ -226,70 +266,43 @@ type refusal struct{ err error }
 
 func (r refusal) Error() string { return r.err.Error() }
 
-// full is the capacity CHECK that refused a booking's update, until the savepoint is rolled
-// back and the segments can be read to say which one is full.
-type full string
-
-func (f full) Error() string { return "capacity check " + string(f) + " failed" }
-
-// bookOne books one attempt inside a savepoint of tx. refused is why the attempt was rolled
-// back (capacity, a duplicate container, its hook's error); err is a fault that must fail tx.
-func bookOne(ctx context.Context, tx pgx.Tx, a BookingAttempt) (b Booking, refused, err error) {
-	sp, err := tx.Begin(ctx) // a savepoint
-	if err != nil {
-		return Booking{}, nil, err
-	}
-	spec := a.Spec
-	refused, err = func() (error, error) {
-		err := sp.QueryRow(ctx, `
-			INSERT INTO bookings AS b (departure_id, tenant_id, equipment_reference, iso_equipment_code, teu,
-				gross_weight_kg, from_seq, to_seq, status, eta)
-			VALUES ($1::text::uuid, $2, $3, $4, $5, $6, $7, $8, $9,
-				(SELECT planned_arrival_at FROM departure_stops WHERE departure_id = $1::text::uuid AND seq = $8))
-			RETURNING `+bookingColumns,
-			spec.DepartureID, spec.Tenant, spec.Container, spec.ISOCode, spec.TEU, spec.GrossWeightKg,
-			spec.FromSeq, spec.ToSeq, BookingConfirmed).Scan(b.dest()...)
-		if _, dup := pgError(err, codeUniqueViolation); dup {
-			return fmt.Errorf("container %s is already booked on departure %s: %w", spec.Container, spec.DepartureID, apperr.ErrConflict), nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		_, err = sp.Exec(ctx, `
-			UPDATE departure_segments SET teu_booked = teu_booked + $4, weight_booked_kg = weight_booked_kg + $5
-			WHERE departure_id = $1 AND seq >= $2 AND seq < $3`,
-			b.DepartureID, spec.FromSeq, spec.ToSeq, spec.TEU, spec.GrossWeightKg)
-		if pe, ok := pgError(err, codeCheckViolation); ok && pe.TableName == "departure_segments" {
-			return full(pe.ConstraintName), nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if a.Then != nil {
-			if err := a.Then(sp, b); err != nil {
-				return err, nil
+// noRoom says why spec does not fit on segs, given what the batch has taken of each so far (same
+// indexes), or returns nil when it fits: the first segment short of TEU, else of weight.
+func noRoom(segs, taken []Segment, spec BookingSpec) *CapacityError {
+	for _, byWeight := range []bool{false, true} {
+		for j, g := range segs {
+			e := &CapacityError{Segment: g.Seq, From: g.From, To: g.To, Reason: ReasonTEU,
+				Capacity: int64(g.TEUCapacity), Booked: int64(g.TEUBooked + taken[j].TEUBooked)}
+			need := int64(spec.TEU)
+			if byWeight {
+				e.Reason, e.Capacity, e.Booked = ReasonWeight, g.WeightCapacityKg, g.WeightBookedKg+taken[j].WeightBookedKg
+				need = spec.GrossWeightKg
+			}
+			if e.Booked+need > e.Capacity {
+				return e
 			}
 		}
-		return nil, nil
-	}()
-	if err != nil || refused != nil {
-		if rbErr := sp.Rollback(ctx); rbErr != nil && err == nil {
-			return Booking{}, nil, rbErr
-		}
-		if err != nil {
-			return Booking{}, nil, err
-		}
-		if constraint, ok := refused.(full); ok {
-			// Name the full segment from what the earlier attempts left, now the update is undone.
-			segs, err := segments(ctx, tx, spec.DepartureID, spec.FromSeq, spec.ToSeq, false)
-			if err != nil {
-				return Booking{}, nil, err
-			}
-			refused = capacityError(segs, string(constraint), spec)
-		}
-		return Booking{}, refused, nil
 	}
-	return b, nil, sp.Commit(ctx) // releases the savepoint
+	return nil
+}
+
+// insertBooking inserts a confirmed booking with its ETA (the planned arrival at its to-stop).
+// A container already on the departure is apperr.ErrConflict, and leaves tx usable.
+func insertBooking(ctx context.Context, tx pgx.Tx, spec BookingSpec) (Booking, error) {
+	var b Booking
+	err := tx.QueryRow(ctx, `
+		INSERT INTO bookings AS b (departure_id, tenant_id, equipment_reference, iso_equipment_code, teu,
+			gross_weight_kg, from_seq, to_seq, status, eta)
+		VALUES ($1::text::uuid, $2, $3, $4, $5, $6, $7, $8, $9,
+			(SELECT planned_arrival_at FROM departure_stops WHERE departure_id = $1::text::uuid AND seq = $8))
+		ON CONFLICT (departure_id, equipment_reference) WHERE status <> 'cancelled' DO NOTHING
+		RETURNING `+bookingColumns,
+		spec.DepartureID, spec.Tenant, spec.Container, spec.ISOCode, spec.TEU, spec.GrossWeightKg,
+		spec.FromSeq, spec.ToSeq, BookingConfirmed).Scan(b.dest()...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Booking{}, fmt.Errorf("container %s is already booked on departure %s: %w", spec.Container, spec.DepartureID, apperr.ErrConflict)
+	}
+	return b, err
 }
 
 // capacityError names the segment that refused spec, from the locked rows the failed update saw.

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
@@ -502,4 +504,60 @@ func BenchmarkBookContended(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "bookings/s")
+}
+
+// A batch books in order under one transaction: the first attempts take the room, a container
+// twice on the departure is refused once, the capacity error counts what the batch took, and the
+// segments hold exactly what the confirmed bookings use.
+func TestBookBatch(t *testing.T) {
+	s, _ := newStore(t)
+	d := openDeparture(t, s, "SCO-KZ-ALA", 6, 6, 0)
+	last := len(d.Stops) - 1
+	twin := box(d, 2, 20_000, 0, last)
+	attempts := []pgstore.BookingAttempt{
+		{Spec: box(d, 2, 20_000, 0, last)},
+		{Spec: twin},
+		{Spec: twin}, // the same container again
+		{Spec: box(d, 1, 10_000, 1, 2)},
+		{Spec: box(d, 2, 20_000, 0, last)}, // 7 TEU on segment 1: no room
+		{Spec: box(d, 1, 10_000, 3, last)}, // segment 3 has 2 TEU left
+		{Spec: pgstore.BookingSpec{DepartureID: d.ID}},
+	}
+	var hooked []string
+	for i := range attempts {
+		attempts[i].Then = func(_ pgx.Tx, b pgstore.Booking) error { hooked = append(hooked, b.Container); return nil }
+	}
+	res, err := s.BookBatch(t.Context(), d.ID, attempts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *pgstore.CapacityError
+	var ve *apperr.ValidationError
+	switch {
+	case res[0].Err != nil, res[1].Err != nil, res[3].Err != nil, res[5].Err != nil:
+		t.Fatalf("results %+v", res)
+	case !errors.Is(res[2].Err, apperr.ErrConflict) || errors.As(res[2].Err, &ce):
+		t.Fatalf("same container twice: %v", res[2].Err)
+	case !errors.As(res[4].Err, &ce) || ce.Segment != 1 || ce.Booked != 5 || ce.Capacity != 6 || ce.Reason != pgstore.ReasonTEU:
+		t.Fatalf("no room: %v", res[4].Err)
+	case !errors.As(res[6].Err, &ve):
+		t.Fatalf("invalid spec: %v", res[6].Err)
+	}
+	if want := []string{res[0].Booking.Container, twin.Container, res[3].Booking.Container, res[5].Booking.Container}; !slices.Equal(hooked, want) {
+		t.Fatalf("hooks ran for %v, want %v", hooked, want)
+	}
+	if got := fmt.Sprint(segmentsBooked(t, s, d.ID)); got != "[4 5 4 5]" {
+		t.Fatalf("booked per segment %s, want [4 5 4 5]", got)
+	}
+
+	// A hook that fails fails the batch: nothing is booked.
+	boom := errors.New("outbox down")
+	_, err = s.BookBatch(t.Context(), d.ID, []pgstore.BookingAttempt{{Spec: box(d, 1, 1_000, 0, 1)},
+		{Spec: box(d, 1, 1_000, 0, 1), Then: func(pgx.Tx, pgstore.Booking) error { return boom }}})
+	if !errors.Is(err, boom) {
+		t.Fatalf("failing hook: %v", err)
+	}
+	if got := fmt.Sprint(segmentsBooked(t, s, d.ID)); got != "[4 5 4 5]" {
+		t.Fatalf("after the failed batch: booked per segment %s", got)
+	}
 }
