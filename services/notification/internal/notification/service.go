@@ -7,14 +7,38 @@ import (
 	"context"
 	_ "embed"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/scodalabs/scoda/pkg/apidocs"
 	"github.com/scodalabs/scoda/pkg/app"
 	"github.com/scodalabs/scoda/pkg/events"
 	"github.com/scodalabs/scoda/pkg/natsx"
+	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
 	"github.com/scodalabs/scoda/services/notification/migrations"
 )
 
-//go:embed openapi.json
-var openAPI []byte
+// The OpenAPI document is kept in parts, one per area of the API, merged when the service is
+// described (a conflict between them fails the service's tests at once).
+var (
+	//go:embed openapi.json
+	openAPIBase []byte
+	//go:embed openapi_subscriptions.json
+	openAPISubscriptions []byte
+	//go:embed openapi_deliveries.json
+	openAPIDeliveries []byte
+)
+
+// openAPI returns the service's OpenAPI document: its parts merged.
+func openAPI() []byte {
+	doc := openAPIBase
+	for _, part := range [][]byte{openAPISubscriptions, openAPIDeliveries} {
+		var err error
+		if doc, err = apidocs.Merge(doc, part); err != nil {
+			panic("notification: openapi parts: " + err.Error()) // embedded documents: a build-time error
+		}
+	}
+	return doc
+}
 
 // Name is the service's name: its process, schema and NATS client name.
 const Name = "notification"
@@ -40,17 +64,31 @@ func Service(version string) app.Service {
 		Version:     version,
 		DefaultAddr: ":8083",
 		Migrations:  migrations.FS,
-		OpenAPI:     openAPI,
+		OpenAPI:     openAPI(),
 		Consumers:   []natsx.Consumer{TrackingConsumer, ScheduleConsumer},
 		Build: func(_ context.Context, d *app.Deps) ([]app.Worker, error) {
-			var workers []app.Worker
-			for _, c := range []natsx.Consumer{TrackingConsumer, ScheduleConsumer} {
-				w, err := app.EventConsumer(d, c, 4, nil)
-				if err != nil {
-					return nil, err
-				}
-				workers = append(workers, w)
+			cfg, err := LoadConfig(d.Config.Local())
+			if err != nil {
+				return nil, err
 			}
+			n := NewNotifier(pgstore.New(d.DB), cfg)
+			MountHTTP(d.API, n, d.Log)
+			// Schedule events first make their tenant the owner of what they are about, then
+			// match subscriptions; container events only match.
+			tracking, err := app.EventConsumer(d, TrackingConsumer, 4, n.Match)
+			if err != nil {
+				return nil, err
+			}
+			schedule, err := app.EventConsumer(d, ScheduleConsumer, 4, func(ctx context.Context, tx pgx.Tx, ev events.Event) error {
+				if err := n.Own(ctx, tx, ev); err != nil {
+					return err
+				}
+				return n.Match(ctx, tx, ev)
+			})
+			if err != nil {
+				return nil, err
+			}
+			workers := []app.Worker{tracking, schedule, n.Dispatcher(d.Log)}
 			return workers, nil
 		},
 	}
