@@ -4,6 +4,7 @@
 package natstest
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 // Server is an embedded NATS server with JetStream enabled.
 type Server struct {
 	// URL is the client URL, nats://127.0.0.1:<port>.
-	URL string
-	srv *server.Server
+	URL  string
+	srv  *server.Server
+	opts *server.Options
 }
 
 // Start runs a NATS server with JetStream on 127.0.0.1 and a random port, storing in a
@@ -35,18 +37,33 @@ func Start(t testing.TB) *Server {
 		JetStreamMaxMemory: 64 << 20,
 		JetStreamMaxStore:  1 << 30,
 	}
-	srv, err := server.NewServer(opts)
+	s := &Server{opts: opts}
+	s.start(t)
+	t.Cleanup(s.Shutdown)
+	s.URL = s.srv.ClientURL()
+	opts.Port = s.srv.Addr().(*net.TCPAddr).Port // a restart comes back on the same port
+	return s
+}
+
+func (s *Server) start(t testing.TB) {
+	t.Helper()
+	srv, err := server.NewServer(s.opts)
 	if err != nil {
 		t.Fatalf("natstest: new server: %v", err)
 	}
 	srv.Start()
-	s := &Server{srv: srv}
-	t.Cleanup(s.Shutdown)
+	s.srv = srv
 	if !srv.ReadyForConnections(10 * time.Second) {
 		t.Fatal("natstest: server not ready for connections within 10s")
 	}
-	s.URL = srv.ClientURL()
-	return s
+}
+
+// Restart starts the server again after a Shutdown, on the same port and with the same store,
+// as a NATS server comes back after an outage with its streams.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Shutdown()
+	s.start(t)
 }
 
 // Shutdown stops the server and waits until it has stopped. It is safe to call more than once

@@ -63,3 +63,32 @@ func TestShutdownTwice(t *testing.T) {
 	})
 	// t.Cleanup calls Shutdown again; it must not block or panic.
 }
+
+func TestRestartKeepsPortAndStreams(t *testing.T) {
+	s := natstest.Start(t)
+	_, js := natstest.Connect(t, s.URL)
+	if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "KEPT", Subjects: []string{"kept.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(t.Context(), "kept.one", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	url := s.URL
+	s.Shutdown()
+	s.Restart(t)
+	if s.URL != url {
+		t.Fatalf("restarted at %s, want %s", s.URL, url)
+	}
+	_, js = natstest.Connect(t, s.URL)
+	st, err := js.Stream(t.Context(), "KEPT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 1 {
+		t.Fatalf("after the restart: %d msgs, want 1", info.State.Msgs)
+	}
+}
