@@ -158,15 +158,15 @@ func toDepartureJSON(d pgstore.Departure) departureJSON {
 }
 
 type bookingJSON struct {
-	ID                 string    `json:"id"`
-	DepartureID        string    `json:"departureID"`
-	Tenant             string    `json:"tenant"`
-	EquipmentReference string    `json:"equipmentReference"`
-	ISOEquipmentCode   string    `json:"isoEquipmentCode"`
-	TEU                int       `json:"teu"`
-	GrossWeightKg      int64     `json:"grossWeightKg"`
-	FromSeq            int       `json:"fromSeq"`
-	ToSeq              int       `json:"toSeq"`
+	ID                 string     `json:"id"`
+	DepartureID        string     `json:"departureID"`
+	Tenant             string     `json:"tenant"`
+	EquipmentReference string     `json:"equipmentReference"`
+	ISOEquipmentCode   string     `json:"isoEquipmentCode"`
+	TEU                int        `json:"teu"`
+	GrossWeightKg      int64      `json:"grossWeightKg"`
+	FromSeq            int        `json:"fromSeq"`
+	ToSeq              int        `json:"toSeq"`
 	Status             string     `json:"status"`
 	ETA                *time.Time `json:"eta,omitempty"`
 	WaitlistedAt       *time.Time `json:"waitlistedAt,omitempty"`
