@@ -1,22 +1,712 @@
 package notification
 
-import (
-	"context"
-	"log/slog"
+// Deliveries: matching events to subscriptions, and sending them.
+//
+// Matching (Match) runs in the consumer's inbox transaction, so an event yields its deliveries
+// exactly once: one row per (subscription, event), never two (unique (subscription_id,
+// event_id), ON CONFLICT DO NOTHING). A subscription only ever gets its own tenant's events:
+// a container event goes to the subscriptions of each tenant owning the container (ownership
+// projected from scheduling's booking and shipment events), a booking, ETA, shipment or
+// exception event to those of the tenant in its envelope, and the query itself requires the
+// subscription's tenant to be that tenant, whatever keys it listens on. Departure events are
+// hub-wide (no tenant) and go to no shipper directly: the booking-level ETA and exception events
+// derived from them carry what a shipper needs.
+//
+// Sending (Dispatcher) takes due deliveries that head their lane (the deliveries of one
+// subscription about one container, or booking, document or shipment without a container): a
+// later event is never sent while an earlier one of its lane is still pending. A claimed
+// delivery is leased (its next_attempt_at moved past the attempt's timeout) and the attempt,
+// the delivery's new state, the subscription's failure count and any event are recorded in one
+// transaction after the answer. If the process dies between claim and record, the lease expires
+// and the delivery is sent again with the same id: the only way a receiver sees an event twice,
+// and then with the same webhook-id, its idempotency key.
+//
+// Outcomes: any 2xx succeeds (also for the DCSA scheme, whose receivers are expected to answer
+// 204); 410 Gone cancels the delivery and disables the subscription; anything else (3xx, which
+// is never followed, 4xx, 5xx, timeouts, refused addresses) is retried after
+// Config.RetrySchedule (±20% jitter), or after Retry-After (seconds or an HTTP date, at most
+// 24 h) when that is later; after the last attempt the delivery is dead-lettered. A
+// subscription whose deliveries have all failed for Config.DisableAfter is disabled. Dead
+// letters and disabled subscriptions are announced on the NOTIFICATION stream through the
+// outbox. A re-sent dead letter (retry, replay) gets one more attempt; if it fails it is dead
+// again.
 
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/scodalabs/scoda/pkg/app"
+	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/auth"
 	"github.com/scodalabs/scoda/pkg/events"
+	commonv1 "github.com/scodalabs/scoda/pkg/gen/scoda/common/v1"
+	notificationv1 "github.com/scodalabs/scoda/pkg/gen/scoda/notification/v1"
+	"github.com/scodalabs/scoda/pkg/kitx"
+	"github.com/scodalabs/scoda/pkg/postgres"
+	"github.com/scodalabs/scoda/pkg/rfc3339"
+	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
+	"github.com/scodalabs/scoda/services/notification/internal/egress"
+	"github.com/scodalabs/scoda/services/notification/internal/webhook"
 )
 
-// mountDeliveries registers the delivery routes.
-func mountDeliveries(route router, n *Notifier) {}
+// mountDeliveries registers the delivery routes: a shipper sees and re-sends its own
+// subscriptions' deliveries (another tenant's subscription is 404), an admin every one.
+func mountDeliveries(route router, n *Notifier) {
+	route("GET /v1/subscriptions/{id}/deliveries", "deliveries", makeDeliveriesEndpoint(n), decodeDeliveries, auth.RoleShipper)
+	route("POST /v1/subscriptions/{id}/deliveries/{deliveryId}/retry", "delivery.retry", makeRetryEndpoint(n), decodeRetry, auth.RoleShipper)
+	route("POST /v1/subscriptions/{id}/deliveries/replay", "deliveries.replay", makeReplayEndpoint(n), decodeReplay, auth.RoleShipper)
+}
 
 // Match records, in the inbox transaction tx, one delivery per subscription the event matches.
-func (n *Notifier) Match(ctx context.Context, tx pgx.Tx, ev events.Event) error { return nil }
+func (n *Notifier) Match(ctx context.Context, tx pgx.Tx, ev events.Event) error {
+	f, ok := factsOf(ev)
+	if !ok {
+		return nil
+	}
+	tenants := []string{f.tenant}
+	if f.byOwnership {
+		owners, err := n.store.Owners(ctx, tx, pgstore.KindContainer, f.container)
+		if err != nil {
+			return err
+		}
+		tenants = owners
+	}
+	var refs []pgstore.Key
+	for _, k := range []pgstore.Key{{Kind: pgstore.KindContainer, Value: f.container},
+		{Kind: pgstore.KindBooking, Value: f.booking}, {Kind: pgstore.KindDocument, Value: f.document}} {
+		if k.Value != "" {
+			refs = append(refs, k)
+		}
+	}
+	for _, tenant := range tenants {
+		if tenant == "" {
+			continue // an event of no tenant goes to no shipper
+		}
+		body, err := envelopeBody(ev, f, tenant)
+		if err != nil {
+			return err
+		}
+		keys := append(append([]pgstore.Key(nil), refs...), pgstore.Key{Kind: pgstore.KindTenant, Value: tenant})
+		if _, err := n.store.InsertDeliveries(ctx, tx, pgstore.NewDelivery{Tenant: tenant, EventID: events.EventID(ev),
+			EventType: f.code, Subject: f.subject, Lane: f.lane, Body: body, Keys: keys}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Bounds of the dispatcher.
+const (
+	// leaseMargin is added to the attempt timeout to lease a claimed delivery: long enough for
+	// the answer to be recorded, short enough that a crash delays the retry only a little.
+	leaseMargin = 30 * time.Second
+	// recordTimeout bounds recording an attempt (also while shutting down).
+	recordTimeout = 10 * time.Second
+	// maxRetryAfter caps a receiver's Retry-After.
+	maxRetryAfter = 24 * time.Hour
+	// jitter spreads retries by ±20%.
+	jitter = 0.2
+	// userAgent names SCODA to receivers.
+	userAgent = "SCODA-Webhooks/1.0"
+)
+
+// Reasons a subscription is disabled by the dispatcher (subscriptions.disabled_reason).
+const (
+	ReasonGone = "endpoint answered 410 Gone"
+)
 
 // Dispatcher sends due deliveries, retries failed ones and dead-letters the exhausted.
 func (n *Notifier) Dispatcher(log *slog.Logger) app.Worker {
-	return app.WorkerFunc(func(ctx context.Context) error { <-ctx.Done(); return nil })
+	return app.WorkerFunc(func(ctx context.Context) error {
+		workers := max(n.cfg.Workers, 1)
+		d := &dispatcher{n: n, log: log.With("component", "dispatcher"),
+			client: egress.NewClient(egress.Options{AllowHTTP: n.cfg.AllowHTTP, AllowedNets: n.cfg.AllowedNets, Timeout: n.cfg.Timeout}),
+			wake:   make(chan struct{}, 1), slots: make(chan struct{}, workers)}
+		return d.run(ctx)
+	})
+}
+
+type dispatcher struct {
+	n      *Notifier
+	log    *slog.Logger
+	client *http.Client
+	wake   chan struct{}
+	slots  chan struct{} // one per delivery in flight
+}
+
+func (d *dispatcher) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run claims and sends until ctx ends, then waits for the sends in flight (each bounded by
+// the attempt timeout) to be recorded.
+func (d *dispatcher) run(ctx context.Context) error {
+	var listeners, sends sync.WaitGroup
+	listeners.Go(func() { d.listen(ctx) })
+	poll := d.n.cfg.PollInterval
+	if poll <= 0 {
+		poll = time.Second
+	}
+	ticker := time.NewTicker(poll)
+	defer ticker.Stop()
+	sendCtx := context.WithoutCancel(ctx) // an attempt in flight finishes (within its timeout)
+	for ctx.Err() == nil {
+		free := cap(d.slots) - len(d.slots) // only this goroutine takes slots
+		var claimed int
+		if free > 0 {
+			now := d.n.now()
+			claims, err := d.n.store.ClaimDeliveries(ctx, now, now.Add(d.timeout()+leaseMargin), free)
+			if err != nil && ctx.Err() == nil {
+				d.log.WarnContext(ctx, "claiming deliveries failed", "error", err)
+			}
+			for _, c := range claims {
+				d.slots <- struct{}{}
+				sends.Go(func() {
+					defer func() { <-d.slots; d.poke() }()
+					d.deliver(sendCtx, c)
+				})
+			}
+			claimed = len(claims)
+		}
+		if free > 0 && claimed == free {
+			continue // there may be more due
+		}
+		select {
+		case <-ctx.Done():
+		case <-d.wake:
+		case <-ticker.C:
+		}
+	}
+	sends.Wait()
+	listeners.Wait()
+	d.client.CloseIdleConnections()
+	return nil
+}
+
+// listen turns the database's notifications of new deliveries into wake-ups; while the
+// listener is down the dispatcher polls.
+func (d *dispatcher) listen(ctx context.Context) {
+	pause := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := d.n.store.ListenDeliveries(ctx, d.poke)
+		if ctx.Err() != nil {
+			return
+		}
+		d.log.WarnContext(ctx, "delivery listener lost, polling until it is back", "error", err)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		pause = min(2*pause, 30*time.Second)
+	}
+}
+
+func (d *dispatcher) timeout() time.Duration {
+	if d.n.cfg.Timeout > 0 {
+		return d.n.cfg.Timeout
+	}
+	return egress.DefaultTimeout
+}
+
+// result is what one attempt got.
+type result struct {
+	status     int // 0: no HTTP answer
+	latency    time.Duration
+	err        string
+	failure    notificationv1.DeliveryFailure
+	response   []byte
+	retryAfter time.Duration // 0: none given
+}
+
+// deliver makes one attempt at c and records it.
+func (d *dispatcher) deliver(ctx context.Context, c pgstore.Claim) {
+	started := d.n.now()
+	r := d.send(ctx, c, started)
+	a := pgstore.Attempt{StartedAt: started, LatencyMS: int(r.latency.Milliseconds()), Error: r.err,
+		Response: strings.ToValidUTF8(string(r.response), "\uFFFD")}
+	if r.status != 0 {
+		a.StatusCode = &r.status
+	}
+	rctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
+	recorded, err := d.n.store.RecordAttempt(rctx, c, a, func(tx pgx.Tx, h pgstore.SubscriptionHealth) (pgstore.Verdict, error) {
+		return d.n.verdict(rctx, tx, c, r, started, h)
+	})
+	switch {
+	case err != nil:
+		// Not recorded: the lease expires and the delivery is sent again, with the same id.
+		d.log.ErrorContext(ctx, "recording a delivery attempt failed", "delivery_id", c.ID, "error", err)
+	case !recorded:
+		d.log.InfoContext(ctx, "delivery attempt superseded", "delivery_id", c.ID)
+	}
+}
+
+// send signs and posts c's body to its endpoint through the guarded client.
+func (d *dispatcher) send(ctx context.Context, c pgstore.Claim, started time.Time) (r result) {
+	body := c.Body
+	var hdr http.Header
+	var err error
+	if c.Scheme == pgstore.SchemeDCSA {
+		body = dcsaBody(c.Body)
+		var key []byte
+		if key, err = base64.StdEncoding.DecodeString(c.Secret); err == nil {
+			hdr, err = webhook.SignDCSA(key, c.SubscriptionID, body)
+		}
+	} else {
+		var secrets []webhook.Secret
+		for _, s := range []string{c.Secret, c.PreviousSecret} {
+			if s == "" {
+				continue
+			}
+			sec, perr := webhook.ParseSecret(s)
+			if perr != nil {
+				err = perr
+				break
+			}
+			secrets = append(secrets, sec)
+		}
+		if err == nil {
+			hdr, err = webhook.Sign(secrets, c.ID, started, body)
+		}
+	}
+	if err != nil {
+		return result{err: "cannot sign: " + err.Error(), failure: notificationv1.DeliveryFailure_DELIVERY_FAILURE_UNSPECIFIED}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.CallbackURL, bytes.NewReader(body))
+	if err != nil {
+		return result{err: "bad callback URL", failure: notificationv1.DeliveryFailure_DELIVERY_FAILURE_CONNECTION}
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := d.client.Do(req)
+	r.latency = time.Since(started)
+	if resp != nil {
+		r.status = resp.StatusCode
+		r.retryAfter = retryAfter(resp.Header.Get("Retry-After"), d.n.now())
+	}
+	if err != nil {
+		r.err, r.failure = describe(err)
+		if resp != nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			r.failure = notificationv1.DeliveryFailure_DELIVERY_FAILURE_HTTP_STATUS
+		}
+		return r
+	}
+	r.response, err = egress.ReadBody(resp, d.n.cfg.ResponseLimit)
+	if err != nil && r.err == "" && !success(r.status) {
+		r.err = "reading the answer: " + err.Error()
+	}
+	if !success(r.status) {
+		r.failure = notificationv1.DeliveryFailure_DELIVERY_FAILURE_HTTP_STATUS
+		if r.err == "" {
+			r.err = "endpoint answered " + strconv.Itoa(r.status)
+		}
+	}
+	return r
+}
+
+func success(status int) bool { return status >= 200 && status < 300 }
+
+// describe turns a client error into a short message for the subscription's owner (without
+// the URL, which may carry credentials) and its class.
+func describe(err error) (string, notificationv1.DeliveryFailure) {
+	var refused *egress.RefusedError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &refused):
+		return "refused: " + refused.Reason, notificationv1.DeliveryFailure_DELIVERY_FAILURE_BLOCKED_ADDRESS
+	case errors.Is(err, egress.ErrRedirect):
+		return "answered a redirect, which is not followed", notificationv1.DeliveryFailure_DELIVERY_FAILURE_HTTP_STATUS
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ue) && ue.Timeout():
+		return "timeout: no answer in time", notificationv1.DeliveryFailure_DELIVERY_FAILURE_TIMEOUT
+	case errors.As(err, &ue):
+		return "connection failed: " + ue.Err.Error(), notificationv1.DeliveryFailure_DELIVERY_FAILURE_CONNECTION
+	default:
+		return "connection failed: " + err.Error(), notificationv1.DeliveryFailure_DELIVERY_FAILURE_CONNECTION
+	}
+}
+
+// retryAfter parses a Retry-After header (delay in seconds, or an HTTP date) relative to now,
+// capped at maxRetryAfter; 0 when absent, malformed or past.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		d = time.Duration(min(s, int64(maxRetryAfter/time.Second))) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return max(0, min(d, maxRetryAfter))
+}
+
+// backoff is the wait before attempt+1 after attempt failed: the schedule's, ±20%.
+func (n *Notifier) backoff(attempt int) time.Duration {
+	base := n.cfg.RetrySchedule[attempt-1]
+	return time.Duration(float64(base) * (1 - jitter + 2*jitter*rand.Float64()))
+}
+
+// verdict decides, under the subscription's row lock, what comes of attempt r at c, and
+// enqueues the events that announce it.
+func (n *Notifier) verdict(ctx context.Context, tx pgx.Tx, c pgstore.Claim, r result, started time.Time,
+	h pgstore.SubscriptionHealth) (pgstore.Verdict, error) {
+	attempt := c.Attempts + 1
+	if success(r.status) {
+		return pgstore.Verdict{Status: pgstore.DeliverySucceeded, Succeeded: true}, nil
+	}
+	active := h.Status == pgstore.StatusActive
+	if r.status == http.StatusGone {
+		v := pgstore.Verdict{Status: pgstore.DeliveryCancelled}
+		if active {
+			v.Disable = ReasonGone
+			return v, n.enqueueDisabled(ctx, tx, c, h, started, notificationv1.SubscriptionDisabledReason_SUBSCRIPTION_DISABLED_REASON_ENDPOINT_GONE, ReasonGone)
+		}
+		return v, nil
+	}
+	var v pgstore.Verdict
+	if attempt > len(n.cfg.RetrySchedule) {
+		v.Status = pgstore.DeliveryDead
+		if err := n.enqueueDeadLetter(ctx, tx, c, r, started, attempt); err != nil {
+			return v, err
+		}
+	} else {
+		v.Status = pgstore.DeliveryPending
+		v.NextAttemptAt = started.Add(n.backoff(attempt))
+		if r.retryAfter > 0 {
+			if at := n.now().Add(r.retryAfter); at.After(v.NextAttemptAt) {
+				v.NextAttemptAt = at
+			}
+		}
+	}
+	first := started
+	if h.FirstFailureAt != nil {
+		first = *h.FirstFailureAt
+	}
+	if active && n.cfg.DisableAfter > 0 && started.Sub(first) >= n.cfg.DisableAfter {
+		v.Disable = "every delivery failed since " + first.UTC().Format(time.RFC3339)
+		if err := n.enqueueDisabled(ctx, tx, c, h, started, notificationv1.SubscriptionDisabledReason_SUBSCRIPTION_DISABLED_REASON_TOO_MANY_FAILURES, v.Disable); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+// eventID is a stable id for an event the dispatcher derives from a delivery, so recording
+// the same outcome again (it cannot, in one transaction, but a replayed delivery can die
+// twice) never publishes one outcome twice under two ids.
+func eventID(parts ...string) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:scoda:notification:"+strings.Join(parts, ":"))).String()
+}
+
+func (n *Notifier) envelopeFor(id, tenant, causation string, at time.Time) *commonv1.Envelope {
+	ts := timestamppb.New(at)
+	return &commonv1.Envelope{EventId: id, OccurredAt: ts, CreatedAt: ts, RecordedAt: timestamppb.New(n.now()), TenantId: tenant,
+		Source: &commonv1.Source{Type: commonv1.SourceType_SOURCE_TYPE_SCODA, Id: "notification"}, CausationId: causation}
+}
+
+func (n *Notifier) enqueueDeadLetter(ctx context.Context, tx pgx.Tx, c pgstore.Claim, r result, at time.Time, attempt int) error {
+	dead := &notificationv1.DeliveryDeadLettered{LastLatency: durationpb.New(r.latency), LastFailure: r.failure,
+		Reason: notificationv1.DeadLetterReason_DEAD_LETTER_REASON_MAX_ATTEMPTS, DeadLetterId: c.ID}
+	if r.status != 0 {
+		code := int32(r.status)
+		dead.LastStatusCode = &code
+	}
+	ev := &notificationv1.DeliveryEvent{
+		Envelope:       n.envelopeFor(eventID("delivery", c.ID, "dead", strconv.Itoa(attempt)), c.Tenant, c.EventID, at),
+		SubscriptionId: c.SubscriptionID, DeliveryId: c.ID, DeliveredEventId: c.EventID, Attempt: uint32(attempt),
+		Outcome: &notificationv1.DeliveryEvent_DeadLettered{DeadLettered: dead}}
+	return enqueue(ctx, tx, ev)
+}
+
+func (n *Notifier) enqueueDisabled(ctx context.Context, tx pgx.Tx, c pgstore.Claim, h pgstore.SubscriptionHealth, at time.Time,
+	reason notificationv1.SubscriptionDisabledReason, detail string) error {
+	ev := &notificationv1.SubscriptionEvent{
+		Envelope:       n.envelopeFor(eventID("subscription", c.SubscriptionID, "disabled", c.ID, at.UTC().Format(time.RFC3339Nano)), h.Tenant, c.EventID, at),
+		SubscriptionId: c.SubscriptionID,
+		Change: &notificationv1.SubscriptionEvent_Disabled{Disabled: &notificationv1.SubscriptionDisabled{
+			Reason: reason, Detail: detail, ConsecutiveFailures: uint32(h.ConsecutiveFailures + 1)}}}
+	return enqueue(ctx, tx, ev)
+}
+
+// enqueue writes ev to the outbox in tx; the relay publishes it on the NOTIFICATION stream.
+func enqueue(ctx context.Context, tx pgx.Tx, ev events.Event) error {
+	subject, err := events.Subject(ev)
+	if err != nil {
+		return err
+	}
+	data, err := events.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	hdr := nats.Header{}
+	hdr.Set(events.HeaderContentType, events.ContentType(ev))
+	if err := postgres.Enqueue(ctx, tx, postgres.OutboxMessage{Subject: subject, MsgID: events.EventID(ev), Header: hdr, Data: data}); err != nil {
+		return fmt.Errorf("enqueue %s: %w", subject, err)
+	}
+	return nil
+}
+
+// DeliveryQuery selects a page of a subscription's deliveries (GET .../deliveries).
+type DeliveryQuery struct {
+	Status    string // pending, succeeded, dead or cancelled
+	EventType string // a type code: GTIN, DEPA, ETA, ...
+	Since     string // created at or after, RFC 3339
+	Limit     string
+	Cursor    string
+}
+
+// DeliveryPage is a page of deliveries, newest first; Next is the cursor of the next page, ""
+// on the last.
+type DeliveryPage struct {
+	Deliveries []pgstore.Delivery
+	Next       string
+}
+
+// Deliveries lists subscription sub's deliveries with their attempts, for its owner (or an admin).
+func (n *Notifier) Deliveries(ctx context.Context, p auth.Principal, sub string, q DeliveryQuery) (DeliveryPage, error) {
+	if _, err := n.store.Subscription(ctx, scope(p), sub); err != nil {
+		return DeliveryPage{}, err
+	}
+	v := &apperr.ValidationError{}
+	f := pgstore.DeliveryFilter{SubscriptionID: sub, Status: q.Status, EventType: strings.ToUpper(q.EventType)}
+	switch q.Status {
+	case "", pgstore.DeliveryPending, pgstore.DeliverySucceeded, pgstore.DeliveryDead, pgstore.DeliveryCancelled:
+	default:
+		v.Add("status", "is one of pending, succeeded, dead, cancelled")
+	}
+	f.Since = sinceField(v, q.Since)
+	f.Limit, f.After = pageArgs(v, q.Limit, q.Cursor)
+	if err := v.Err(); err != nil {
+		return DeliveryPage{}, err
+	}
+	list, err := n.store.Deliveries(ctx, f)
+	if err != nil {
+		return DeliveryPage{}, err
+	}
+	page := DeliveryPage{Deliveries: list}
+	if len(list) == f.Limit {
+		last := list[len(list)-1]
+		page.Next = pgstore.Keyset{At: last.CreatedAt, ID: last.ID}.Encode()
+	}
+	return page, nil
+}
+
+// sinceField parses an optional RFC 3339 time, noting a problem in v.
+func sinceField(v *apperr.ValidationError, s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := rfc3339.Parse(s)
+	if err != nil {
+		v.Add("since", err.Error())
+		return time.Time{}
+	}
+	return t.Time()
+}
+
+// RetryDelivery re-queues one delivery of subscription sub to be sent now, with its id (and
+// webhook-id) unchanged: a dead, cancelled or pending one; a succeeded one is a conflict.
+func (n *Notifier) RetryDelivery(ctx context.Context, p auth.Principal, sub, id string) error {
+	if _, err := n.store.Subscription(ctx, scope(p), sub); err != nil {
+		return err
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		return fmt.Errorf("delivery %q: %w", id, apperr.ErrNotFound)
+	}
+	return n.store.RetryDelivery(ctx, sub, id, n.now())
+}
+
+// ReplayRequest is the body of POST .../deliveries/replay.
+type ReplayRequest struct {
+	Status string `json:"status"` // dead: the only status replayed
+	Since  string `json:"since"`  // optional: deliveries created at or after, RFC 3339
+}
+
+// ReplayDeliveries re-queues subscription sub's dead deliveries (created since r.Since) to be
+// sent now, and says how many.
+func (n *Notifier) ReplayDeliveries(ctx context.Context, p auth.Principal, sub string, r ReplayRequest) (int64, error) {
+	if _, err := n.store.Subscription(ctx, scope(p), sub); err != nil {
+		return 0, err
+	}
+	v := &apperr.ValidationError{}
+	if r.Status != pgstore.DeliveryDead {
+		v.Add("status", "must be dead")
+	}
+	since := sinceField(v, r.Since)
+	if err := v.Err(); err != nil {
+		return 0, err
+	}
+	return n.store.ReplayDeliveries(ctx, sub, pgstore.DeliveryDead, since, n.now())
+}
+
+// Transport.
+
+type deliveriesRequest struct {
+	Sub string
+	DeliveryQuery
+}
+
+func decodeDeliveries(_ context.Context, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	return deliveriesRequest{Sub: r.PathValue("id"), DeliveryQuery: DeliveryQuery{Status: q.Get("status"),
+		EventType: q.Get("eventType"), Since: q.Get("since"), Limit: q.Get("limit"), Cursor: q.Get("cursor")}}, nil
+}
+
+type retryRequest struct{ Sub, ID string }
+
+func decodeRetry(_ context.Context, r *http.Request) (any, error) {
+	return retryRequest{Sub: r.PathValue("id"), ID: r.PathValue("deliveryId")}, nil
+}
+
+type replayRequest struct {
+	Sub string
+	ReplayRequest
+}
+
+func decodeReplay(_ context.Context, r *http.Request) (any, error) {
+	var b ReplayRequest
+	if err := kitx.DecodeJSON(r, &b, maxBody); err != nil {
+		return nil, err
+	}
+	return replayRequest{Sub: r.PathValue("id"), ReplayRequest: b}, nil
+}
+
+// attemptJSON is one attempt as its subscription's owner sees it.
+type attemptJSON struct {
+	Attempt    int       `json:"attempt"`
+	StartedAt  time.Time `json:"startedAt"`
+	StatusCode *int      `json:"statusCode"`
+	LatencyMS  int       `json:"latencyMs"`
+	Error      string    `json:"error,omitempty"`
+	Response   string    `json:"response,omitempty"`
+}
+
+type deliveryJSON struct {
+	ID            string          `json:"id"`
+	EventID       string          `json:"eventId"`
+	EventType     string          `json:"eventType"`
+	Subject       string          `json:"subject"`
+	Status        string          `json:"status"`
+	NextAttemptAt *time.Time      `json:"nextAttemptAt,omitempty"`
+	LastStatus    *int            `json:"lastStatusCode,omitempty"`
+	LastError     string          `json:"lastError,omitempty"`
+	CreatedAt     time.Time       `json:"createdAt"`
+	UpdatedAt     time.Time       `json:"updatedAt"`
+	Event         json.RawMessage `json:"event"`
+	Attempts      []attemptJSON   `json:"attempts"`
+}
+
+func toDeliveryJSON(d pgstore.Delivery) deliveryJSON {
+	out := deliveryJSON{ID: d.ID, EventID: d.EventID, EventType: d.EventType, Subject: d.Subject, Status: d.Status,
+		LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		Event: json.RawMessage(d.Body), Attempts: make([]attemptJSON, len(d.History))}
+	if d.Status == pgstore.DeliveryPending {
+		at := d.NextAttemptAt
+		out.NextAttemptAt = &at
+	}
+	for i, a := range d.History {
+		out.Attempts[i] = attemptJSON(a)
+	}
+	return out
+}
+
+type deliveriesResponse struct {
+	Deliveries []deliveryJSON `json:"deliveries"`
+	NextCursor string         `json:"nextCursor,omitempty"`
+	Err        error          `json:"-"`
+}
+
+func (r deliveriesResponse) Failed() error { return r.Err }
+
+type retryResponse struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Err    error  `json:"-"`
+}
+
+func (r retryResponse) Failed() error { return r.Err }
+
+func (r retryResponse) StatusCode() int { return http.StatusAccepted }
+
+type replayResponse struct {
+	Requeued int64 `json:"requeued"`
+	Err      error `json:"-"`
+}
+
+func (r replayResponse) Failed() error { return r.Err }
+
+func (r replayResponse) StatusCode() int { return http.StatusAccepted }
+
+func makeDeliveriesEndpoint(n *Notifier) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(deliveriesRequest)
+		page, err := n.Deliveries(ctx, principal(ctx), req.Sub, req.DeliveryQuery)
+		if b := kitx.Business(err); b != nil {
+			return deliveriesResponse{Err: b}, nil
+		} else if err != nil {
+			return nil, err
+		}
+		out := deliveriesResponse{Deliveries: make([]deliveryJSON, len(page.Deliveries)), NextCursor: page.Next}
+		for i, d := range page.Deliveries {
+			out.Deliveries[i] = toDeliveryJSON(d)
+		}
+		return out, nil
+	}
+}
+
+func makeRetryEndpoint(n *Notifier) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(retryRequest)
+		err := n.RetryDelivery(ctx, principal(ctx), req.Sub, req.ID)
+		if b := kitx.Business(err); b != nil {
+			return retryResponse{Err: b}, nil
+		} else if err != nil {
+			return nil, err
+		}
+		return retryResponse{ID: req.ID, Status: pgstore.DeliveryPending}, nil
+	}
+}
+
+func makeReplayEndpoint(n *Notifier) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(replayRequest)
+		count, err := n.ReplayDeliveries(ctx, principal(ctx), req.Sub, req.ReplayRequest)
+		if b := kitx.Business(err); b != nil {
+			return replayResponse{Err: b}, nil
+		} else if err != nil {
+			return nil, err
+		}
+		return replayResponse{Requeued: count}, nil
+	}
 }

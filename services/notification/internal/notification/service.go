@@ -13,6 +13,7 @@ import (
 	"github.com/scodalabs/scoda/pkg/app"
 	"github.com/scodalabs/scoda/pkg/events"
 	"github.com/scodalabs/scoda/pkg/natsx"
+	"github.com/scodalabs/scoda/pkg/postgres"
 	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
 	"github.com/scodalabs/scoda/services/notification/migrations"
 )
@@ -88,7 +89,10 @@ func Service(version string) app.Service {
 			if err != nil {
 				return nil, err
 			}
-			workers := []app.Worker{tracking, schedule, n.Dispatcher(d.Log)}
+			// notification.v1.* events leave Postgres through the outbox (deliveries.go).
+			relay := postgres.NewRelay(d.DB, natsx.NewPublisher(d.JetStream, natsx.WithSubjectTemplate(events.SubjectTemplate)),
+				postgres.RelayOptions{Logger: d.Log})
+			workers := []app.Worker{tracking, schedule, n.Dispatcher(d.Log), relay}
 			return workers, nil
 		},
 	}

@@ -1,0 +1,392 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/postgres"
+)
+
+// Delivery states (deliveries.status).
+const (
+	DeliveryPending   = "pending"   // due at next_attempt_at (or being sent under a lease)
+	DeliverySucceeded = "succeeded" // the endpoint answered 2xx
+	DeliveryDead      = "dead"      // every attempt failed: a dead letter, to retry or replay
+	DeliveryCancelled = "cancelled" // the endpoint answered 410 Gone
+)
+
+// deliveriesChannel is the channel a new or re-queued delivery is announced on, computed by the
+// database like the outbox's: deliveries_<schema>, cut to 63 bytes. pg_notify is delivered at
+// commit, so the dispatcher never wakes before the delivery is visible.
+const deliveriesChannel = `left('deliveries_' || current_schema(), 63)`
+
+// NewDelivery is an event to deliver to the subscriptions of Tenant listening on any of Keys.
+type NewDelivery struct {
+	Tenant    string // only this tenant's subscriptions get the event, whatever the keys say
+	EventID   string
+	EventType string // the delivery's type code (GTIN, DEPA, ETA, ...), filtered by event_types
+	Subject   string
+	Lane      string
+	Body      []byte
+	Keys      []Key
+}
+
+// InsertDeliveries records one delivery of d for every active subscription of d.Tenant that
+// listens on one of d.Keys (found through subscription_keys' primary key, not a scan) and
+// takes d.EventType (an empty event_types takes every type). A subscription that already has
+// the event is skipped. When any delivery is inserted, the dispatcher is notified (at commit).
+// It returns how many deliveries were inserted.
+func (s *Store) InsertDeliveries(ctx context.Context, db postgres.DB, d NewDelivery) (int64, error) {
+	if d.Tenant == "" || len(d.Keys) == 0 {
+		return 0, nil
+	}
+	kinds, values := splitKeys(d.Keys)
+	tag, err := db.Exec(ctx, `INSERT INTO deliveries (subscription_id, tenant_id, event_id, event_type, subject, lane, body)
+SELECT s.id, s.tenant_id, $2, $3, $4, $5, $6
+FROM subscriptions s
+WHERE s.id IN (SELECT k.subscription_id
+               FROM unnest($7::text[], $8::text[]) AS q(kind, value)
+               JOIN subscription_keys k ON k.kind = q.kind AND k.value = q.value)
+  AND s.tenant_id = $1
+  AND s.status = 'active'
+  AND (cardinality(s.event_types) = 0 OR $3 = ANY (s.event_types))
+ORDER BY s.id
+ON CONFLICT (subscription_id, event_id) DO NOTHING`,
+		d.Tenant, d.EventID, d.EventType, d.Subject, d.Lane, d.Body, kinds, values)
+	if err != nil {
+		return 0, fmt.Errorf("insert deliveries: %w", err)
+	}
+	if tag.RowsAffected() > 0 {
+		if err := notifyDeliveries(ctx, db); err != nil {
+			return 0, err
+		}
+	}
+	return tag.RowsAffected(), nil
+}
+
+func notifyDeliveries(ctx context.Context, db postgres.DB) error {
+	if _, err := db.Exec(ctx, `SELECT pg_notify(`+deliveriesChannel+`, '')`); err != nil {
+		return fmt.Errorf("notify deliveries: %w", err)
+	}
+	return nil
+}
+
+// ListenDeliveries calls wake whenever a delivery is inserted or re-queued (in any process on
+// this schema), and once when it starts listening. It returns when ctx ends or the listening
+// connection fails; the caller decides whether to listen again.
+func (s *Store) ListenDeliveries(ctx context.Context, wake func()) error {
+	pool, ok := s.db.(*pgxpool.Pool)
+	if !ok {
+		return errors.New("listen deliveries: the store is not on a pool")
+	}
+	pc, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	conn := pc.Hijack() // a listening connection never goes back to the pool
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
+	var channel string
+	if err := conn.QueryRow(ctx, `SELECT `+deliveriesChannel).Scan(&channel); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return err
+	}
+	wake() // deliveries may have been committed before LISTEN took effect
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		wake()
+	}
+}
+
+// Claim is a delivery taken for sending, with what is needed to sign and send it.
+type Claim struct {
+	ID             string
+	SubscriptionID string
+	Tenant         string
+	EventID        string
+	EventType      string
+	Attempts       int // attempts made before this one
+	Body           []byte
+	Token          time.Time // the claim's lease token (updated_at); the attempt is recorded only under it
+	CallbackURL    string
+	Scheme         string
+	Secret         string
+	PreviousSecret string // "" unless a rotation is in its grace period at claim time
+}
+
+// ClaimDeliveries takes at most limit due deliveries for sending: pending, next_attempt_at
+// passed, of an active subscription, and the head of their lane (no pending delivery of the
+// same subscription and lane with a lower seq). Each is leased until leaseUntil by moving its
+// next_attempt_at there: no other dispatcher takes it meanwhile, nor the later deliveries of
+// its lane (it is still pending), and if this process dies before recording the attempt it is
+// taken again, with the same id, when the lease expires.
+func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Claim, error) {
+	rows, err := s.db.Query(ctx, `WITH due AS (
+    SELECT d.id
+    FROM deliveries d
+    JOIN subscriptions s ON s.id = d.subscription_id AND s.status = 'active'
+    WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+      AND NOT EXISTS (SELECT 1 FROM deliveries p
+                      WHERE p.subscription_id = d.subscription_id AND p.lane = d.lane
+                        AND p.status = 'pending' AND p.seq < d.seq)
+    ORDER BY d.next_attempt_at, d.seq
+    LIMIT $3
+    FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE deliveries d SET next_attempt_at = $2, updated_at = clock_timestamp()
+FROM due, subscriptions s
+WHERE d.id = due.id AND s.id = d.subscription_id
+RETURNING d.id, d.subscription_id, d.tenant_id, d.event_id, d.event_type, d.attempts, d.body, d.updated_at,
+          s.callback_url, s.scheme, s.secret,
+          CASE WHEN s.previous_until > $1 THEN coalesce(s.previous_secret, '') ELSE '' END`,
+		now, leaseUntil, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	claims, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Claim, error) {
+		var c Claim
+		err := r.Scan(&c.ID, &c.SubscriptionID, &c.Tenant, &c.EventID, &c.EventType, &c.Attempts, &c.Body, &c.Token,
+			&c.CallbackURL, &c.Scheme, &c.Secret, &c.PreviousSecret)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return claims, nil
+}
+
+// Attempt is the record of one try at sending a delivery.
+type Attempt struct {
+	Attempt    int       `json:"attempt"`
+	StartedAt  time.Time `json:"startedAt"`
+	StatusCode *int      `json:"statusCode"`
+	LatencyMS  int       `json:"latencyMs"`
+	Error      string    `json:"error,omitempty"`
+	Response   string    `json:"response,omitempty"`
+}
+
+// SubscriptionHealth is what the attempt's verdict needs to know of the subscription, read
+// under its row lock.
+type SubscriptionHealth struct {
+	Tenant              string
+	Status              string
+	ConsecutiveFailures int
+	FirstFailureAt      *time.Time
+}
+
+// Verdict is what comes of an attempt: the delivery's new state and what happens to its
+// subscription.
+type Verdict struct {
+	Status        string    // the delivery's new status
+	NextAttemptAt time.Time // when Status is pending
+	Succeeded     bool      // the endpoint accepted: the subscription's run of failures ends
+	Disable       string    // not empty: disable the subscription with this reason
+}
+
+// RecordAttempt records attempt a of claim c in one transaction: the attempt row, the
+// delivery's new state and the subscription's failure count (and status) as decided by decide,
+// which sees the subscription's health and may write to tx (e.g. enqueue events). When the
+// claim is no longer current (the delivery was re-queued, or its lease expired and another
+// dispatcher took it), nothing is recorded and recorded is false.
+func (s *Store) RecordAttempt(ctx context.Context, c Claim, a Attempt,
+	decide func(tx pgx.Tx, h SubscriptionHealth) (Verdict, error)) (recorded bool, err error) {
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var attempts int
+		err := tx.QueryRow(ctx, `SELECT attempts FROM deliveries
+WHERE id = $1 AND status = 'pending' AND updated_at = $2 FOR UPDATE`, c.ID, c.Token).Scan(&attempts)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("record attempt: %w", err)
+		}
+		var h SubscriptionHealth
+		// FOR NO KEY UPDATE: inserting deliveries (a foreign key's KEY SHARE) is not blocked.
+		if err := tx.QueryRow(ctx, `SELECT tenant_id, status, consecutive_failures, first_failure_at
+FROM subscriptions WHERE id = $1 FOR NO KEY UPDATE`, c.SubscriptionID).Scan(&h.Tenant, &h.Status, &h.ConsecutiveFailures, &h.FirstFailureAt); err != nil {
+			return fmt.Errorf("record attempt: subscription: %w", err)
+		}
+		v, err := decide(tx, h)
+		if err != nil {
+			return err
+		}
+		a.Attempt = attempts + 1
+		if _, err := tx.Exec(ctx, `INSERT INTO delivery_attempts (delivery_id, attempt, started_at, status_code, latency_ms, error, response)
+VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''))`, c.ID, a.Attempt, a.StartedAt, a.StatusCode, a.LatencyMS, a.Error, a.Response); err != nil {
+			return fmt.Errorf("record attempt: %w", err)
+		}
+		next := v.NextAttemptAt
+		if v.Status != DeliveryPending {
+			next = a.StartedAt
+		}
+		if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = $2, attempts = $3, next_attempt_at = $4,
+    last_status = $5, last_error = nullif($6, ''), updated_at = clock_timestamp()
+WHERE id = $1`, c.ID, v.Status, a.Attempt, next, a.StatusCode, a.Error); err != nil {
+			return fmt.Errorf("record attempt: delivery: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE subscriptions SET
+    consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END,
+    first_failure_at = CASE WHEN $2 THEN NULL ELSE coalesce(first_failure_at, $3) END,
+    status = CASE WHEN $4 <> '' THEN 'disabled' ELSE status END,
+    disabled_reason = CASE WHEN $4 <> '' THEN $4 ELSE disabled_reason END,
+    disabled_at = CASE WHEN $4 <> '' THEN clock_timestamp() ELSE disabled_at END,
+    version = CASE WHEN $4 <> '' THEN version + 1 ELSE version END,
+    updated_at = CASE WHEN $4 <> '' THEN clock_timestamp() ELSE updated_at END
+WHERE id = $1`, c.SubscriptionID, v.Succeeded, a.StartedAt, v.Disable); err != nil {
+			return fmt.Errorf("record attempt: subscription: %w", err)
+		}
+		recorded = true
+		return nil
+	})
+	return recorded, err
+}
+
+// Delivery is a delivery with its attempts, as its subscription's owner sees it.
+type Delivery struct {
+	ID            string
+	EventID       string
+	EventType     string
+	Subject       string
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastStatus    *int
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Body          []byte
+	History       []Attempt
+}
+
+// DeliveryFilter selects a subscription's deliveries.
+type DeliveryFilter struct {
+	SubscriptionID string
+	Status         string    // "" for any
+	EventType      string    // "" for any
+	Since          time.Time // created at or after; zero for any
+	Limit          int
+	After          *Keyset // the page before ended here
+}
+
+// Deliveries lists a subscription's deliveries, newest first, each with its attempts.
+func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
+	var afterAt *time.Time
+	var afterID *string
+	if f.After != nil {
+		afterAt, afterID = &f.After.At, &f.After.ID
+	}
+	var since *time.Time
+	if !f.Since.IsZero() {
+		since = &f.Since
+	}
+	rows, err := s.db.Query(ctx, `SELECT id, event_id, event_type, subject, status, attempts, next_attempt_at,
+       last_status, coalesce(last_error, ''), created_at, updated_at, body
+FROM deliveries
+WHERE subscription_id = $1
+  AND ($2 = '' OR status = $2)
+  AND ($3 = '' OR event_type = $3)
+  AND ($4::timestamptz IS NULL OR created_at >= $4)
+  AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $7`, f.SubscriptionID, f.Status, f.EventType, since, afterAt, afterID, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("deliveries: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) {
+		var d Delivery
+		err := r.Scan(&d.ID, &d.EventID, &d.EventType, &d.Subject, &d.Status, &d.Attempts, &d.NextAttemptAt,
+			&d.LastStatus, &d.LastError, &d.CreatedAt, &d.UpdatedAt, &d.Body)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("deliveries: %w", err)
+	}
+	if len(list) == 0 {
+		return list, nil
+	}
+	ids := make([]string, len(list))
+	at := make(map[string]int, len(list))
+	for i, d := range list {
+		ids[i], at[d.ID] = d.ID, i
+	}
+	rows, err = s.db.Query(ctx, `SELECT delivery_id, attempt, started_at, status_code, latency_ms, coalesce(error, ''), coalesce(response, '')
+FROM delivery_attempts WHERE delivery_id = ANY ($1::uuid[]) ORDER BY delivery_id, attempt`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("delivery attempts: %w", err)
+	}
+	var id string
+	var a Attempt
+	_, err = pgx.ForEachRow(rows, []any{&id, &a.Attempt, &a.StartedAt, &a.StatusCode, &a.LatencyMS, &a.Error, &a.Response}, func() error {
+		d := &list[at[id]]
+		d.History = append(d.History, a)
+		a.StatusCode = nil // a fresh pointer for the next row
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delivery attempts: %w", err)
+	}
+	return list, nil
+}
+
+// RetryDelivery re-queues delivery id of subscription sub to be sent at now, keeping its id
+// (and so its webhook-id): a dead, cancelled or pending delivery becomes pending and due.
+// A succeeded one is apperr.ErrConflict; one not of sub, apperr.ErrNotFound.
+func (s *Store) RetryDelivery(ctx context.Context, sub, id string, now time.Time) error {
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM deliveries WHERE id = $1 AND subscription_id = $2 FOR UPDATE`, id, sub).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("delivery %s: %w", id, apperr.ErrNotFound)
+		}
+		if _, ok := pgError(err, codeInvalidText); ok {
+			return fmt.Errorf("delivery %q: %w", id, apperr.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("retry delivery: %w", err)
+		}
+		if status == DeliverySucceeded {
+			return fmt.Errorf("delivery %s has succeeded: %w", id, apperr.ErrConflict)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $2, updated_at = clock_timestamp()
+WHERE id = $1`, id, now); err != nil {
+			return fmt.Errorf("retry delivery: %w", err)
+		}
+		return notifyDeliveries(ctx, tx)
+	})
+}
+
+// ReplayDeliveries re-queues, to be sent at now, every delivery of subscription sub in status
+// (dead) created at or after since (zero: any time), and returns how many.
+func (s *Store) ReplayDeliveries(ctx context.Context, sub, status string, since, now time.Time) (int64, error) {
+	var n int64
+	var from *time.Time
+	if !since.IsZero() {
+		from = &since
+	}
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $4, updated_at = clock_timestamp()
+WHERE subscription_id = $1 AND status = $2 AND ($3::timestamptz IS NULL OR created_at >= $3)`, sub, status, from, now)
+		if err != nil {
+			return fmt.Errorf("replay deliveries: %w", err)
+		}
+		n = tag.RowsAffected()
+		if n == 0 {
+			return nil
+		}
+		return notifyDeliveries(ctx, tx)
+	})
+	return n, err
+}

@@ -1,0 +1,217 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/postgres"
+	"github.com/scodalabs/scoda/pkg/testkit/pgtest"
+	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
+	"github.com/scodalabs/scoda/services/notification/migrations"
+)
+
+// deliveryStore migrates a fresh schema and returns a store on it and the pool under it.
+func deliveryStore(t *testing.T) (*pgstore.Store, *pgxpool.Pool) {
+	t.Helper()
+	dsn, schema := pgtest.Schema(t, "notifpg")
+	if err := postgres.Migrate(context.Background(), dsn, schema, migrations.FS); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	pool, err := postgres.Connect(context.Background(), dsn, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pgstore.New(pool), pool
+}
+
+// rawSubscription inserts a subscription of tenant listening on keys, taking types (nil: all).
+func rawSubscription(t *testing.T, pool *pgxpool.Pool, tenant, status string, types []string, keys ...pgstore.Key) string {
+	t.Helper()
+	if types == nil {
+		types = []string{}
+	}
+	var id string
+	if err := pool.QueryRow(context.Background(), `INSERT INTO subscriptions (tenant_id, callback_url, secret, event_types, status)
+VALUES ($1, 'https://example.com/hook', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', $2, $3) RETURNING id`, tenant, types, status).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if _, err := pool.Exec(context.Background(), `INSERT INTO subscription_keys (kind, value, subscription_id) VALUES ($1, $2, $3)`,
+			k.Kind, k.Value, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return id
+}
+
+func insert(t *testing.T, s *pgstore.Store, pool *pgxpool.Pool, d pgstore.NewDelivery) int64 {
+	t.Helper()
+	var n int64
+	err := pgx.BeginFunc(context.Background(), pool, func(tx pgx.Tx) error {
+		var err error
+		n, err = s.InsertDeliveries(context.Background(), tx, d)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func subscriptionsOf(t *testing.T, pool *pgxpool.Pool, event string) []string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT subscription_id::text FROM deliveries WHERE event_id = $1 ORDER BY 1`, event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// Matching goes by key, but only to active subscriptions of the event's tenant taking its type,
+// once per event.
+func TestInsertDeliveriesMatches(t *testing.T) {
+	s, pool := deliveryStore(t)
+	box := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU1234565"}
+	acmeAll := pgstore.Key{Kind: pgstore.KindTenant, Value: "acme"}
+	byBox := rawSubscription(t, pool, "acme", "active", nil, box)
+	all := rawSubscription(t, pool, "acme", "active", nil, acmeAll)
+	departures := rawSubscription(t, pool, "acme", "active", []string{"DEPA"}, box)
+	rawSubscription(t, pool, "acme", "disabled", nil, box)
+	rawSubscription(t, pool, "globex", "active", nil, box, pgstore.Key{Kind: pgstore.KindTenant, Value: "globex"})
+	rawSubscription(t, pool, "acme", "active", nil, pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU7654321"})
+
+	d := pgstore.NewDelivery{Tenant: "acme", EventID: "ev-1", EventType: "GTIN", Subject: box.Value, Lane: "container:" + box.Value,
+		Body: []byte(`{}`), Keys: []pgstore.Key{box, acmeAll}}
+	if n := insert(t, s, pool, d); n != 2 {
+		t.Fatalf("%d deliveries, want 2", n)
+	}
+	want := []string{byBox, all}
+	slices.Sort(want)
+	if got := subscriptionsOf(t, pool, "ev-1"); !slices.Equal(got, want) {
+		t.Fatalf("delivered to %v, want %v", got, want)
+	}
+	if n := insert(t, s, pool, d); n != 0 {
+		t.Fatalf("the same event again made %d deliveries", n)
+	}
+	d.EventID, d.EventType = "ev-2", "DEPA"
+	if n := insert(t, s, pool, d); n != 3 {
+		t.Fatalf("a DEPA made %d deliveries, want 3", n)
+	}
+	if got := subscriptionsOf(t, pool, "ev-2"); !slices.Contains(got, departures) {
+		t.Fatalf("the DEPA subscription missed it: %v", got)
+	}
+	d.EventID, d.Tenant = "ev-3", ""
+	if n := insert(t, s, pool, d); n != 0 {
+		t.Fatalf("an event of no tenant made %d deliveries", n)
+	}
+}
+
+// Only the head of a lane is claimed, under a lease; an attempt is recorded only under its
+// claim; a retry re-queues a dead delivery but not a succeeded one.
+func TestClaimRecordRetry(t *testing.T) {
+	s, pool := deliveryStore(t)
+	ctx := context.Background()
+	box := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU1234565"}
+	sub := rawSubscription(t, pool, "acme", "active", nil, box)
+	for _, ev := range []string{"first", "second"} {
+		insert(t, s, pool, pgstore.NewDelivery{Tenant: "acme", EventID: ev, EventType: "GTIN", Subject: box.Value,
+			Lane: "container:" + box.Value, Body: []byte(`{"id":"` + ev + `"}`), Keys: []pgstore.Key{box}})
+	}
+	now := time.Now()
+	claims, err := s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(claims) != 1 || claims[0].EventID != "first" || claims[0].SubscriptionID != sub || claims[0].Attempts != 0 {
+		t.Fatalf("claimed %+v, want only the head of the lane", claims)
+	}
+	if again, err := s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10); err != nil || len(again) != 0 {
+		t.Fatalf("claimed again under the lease: %+v (%v)", again, err)
+	}
+	first := claims[0]
+
+	// A retry while it is in flight supersedes the claim: its attempt is not recorded.
+	if err := s.RetryDelivery(ctx, sub, first.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	ok := func(_ pgx.Tx, _ pgstore.SubscriptionHealth) (pgstore.Verdict, error) {
+		return pgstore.Verdict{Status: pgstore.DeliverySucceeded, Succeeded: true}, nil
+	}
+	code := 200
+	if recorded, err := s.RecordAttempt(ctx, first, pgstore.Attempt{StartedAt: now, StatusCode: &code}, ok); err != nil || recorded {
+		t.Fatalf("a superseded claim was recorded: %v %v", recorded, err)
+	}
+
+	claims, err = s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10)
+	if err != nil || len(claims) != 1 || claims[0].ID != first.ID {
+		t.Fatalf("re-claim: %+v (%v)", claims, err)
+	}
+	fail := func(_ pgx.Tx, h pgstore.SubscriptionHealth) (pgstore.Verdict, error) {
+		if h.Tenant != "acme" || h.Status != pgstore.StatusActive || h.ConsecutiveFailures != 0 {
+			t.Errorf("health %+v", h)
+		}
+		return pgstore.Verdict{Status: pgstore.DeliveryDead}, nil
+	}
+	code = 500
+	if recorded, err := s.RecordAttempt(ctx, claims[0], pgstore.Attempt{StartedAt: now, StatusCode: &code, Error: "boom", Response: "no"}, fail); err != nil || !recorded {
+		t.Fatalf("record: %v %v", recorded, err)
+	}
+	var failures int
+	var since *time.Time
+	if err := pool.QueryRow(ctx, `SELECT consecutive_failures, first_failure_at FROM subscriptions WHERE id = $1`, sub).Scan(&failures, &since); err != nil {
+		t.Fatal(err)
+	}
+	if failures != 1 || since == nil || !since.Equal(now.Truncate(time.Microsecond)) {
+		t.Fatalf("failures %d since %v", failures, since)
+	}
+	// The first is dead: the second heads the lane.
+	claims, err = s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10)
+	if err != nil || len(claims) != 1 || claims[0].EventID != "second" {
+		t.Fatalf("after the dead letter claimed %+v (%v)", claims, err)
+	}
+	code = 204
+	if recorded, err := s.RecordAttempt(ctx, claims[0], pgstore.Attempt{StartedAt: now, StatusCode: &code}, ok); err != nil || !recorded {
+		t.Fatalf("record: %v %v", recorded, err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT consecutive_failures, first_failure_at FROM subscriptions WHERE id = $1`, sub).Scan(&failures, &since); err != nil {
+		t.Fatal(err)
+	}
+	if failures != 0 || since != nil {
+		t.Fatalf("a success left failures %d since %v", failures, since)
+	}
+
+	list, err := s.Deliveries(ctx, pgstore.DeliveryFilter{SubscriptionID: sub, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].EventID != "second" || list[1].Status != pgstore.DeliveryDead || len(list[1].History) != 1 ||
+		*list[1].History[0].StatusCode != 500 || list[1].History[0].Error != "boom" || list[1].History[0].Response != "no" {
+		t.Fatalf("deliveries %+v", list)
+	}
+	if err := s.RetryDelivery(ctx, sub, list[0].ID, now); !errors.Is(err, apperr.ErrConflict) {
+		t.Fatalf("retry of a succeeded delivery: %v", err)
+	}
+	other := rawSubscription(t, pool, "acme", "active", nil)
+	if err := s.RetryDelivery(ctx, other, list[1].ID, now); !errors.Is(err, apperr.ErrNotFound) {
+		t.Fatalf("retry through another subscription: %v", err)
+	}
+	if n, err := s.ReplayDeliveries(ctx, sub, pgstore.DeliveryDead, time.Time{}, now); err != nil || n != 1 {
+		t.Fatalf("replay: %d %v", n, err)
+	}
+	claims, err = s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10)
+	if err != nil || len(claims) != 1 || claims[0].ID != list[1].ID || claims[0].Attempts != 1 {
+		t.Fatalf("after replay claimed %+v (%v)", claims, err)
+	}
+}
