@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +60,13 @@ func LoadConfig(local bool) (Config, error) {
 	}
 	if c.PollInterval, err = app.Duration("NOTIFICATION_POLL_INTERVAL", time.Second); err != nil {
 		errs = append(errs, err)
+	}
+	if v := os.Getenv("NOTIFICATION_WORKERS"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 1024 {
+			errs = append(errs, fmt.Errorf("NOTIFICATION_WORKERS: %q is not a number from 1 to 1024", v))
+		} else {
+			c.Workers = n
+		}
 	}
 	if v := os.Getenv("NOTIFICATION_RETRY_SCHEDULE"); v != "" {
 		c.RetrySchedule = nil
