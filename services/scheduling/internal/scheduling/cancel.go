@@ -9,6 +9,7 @@ import (
 
 	"github.com/scodalabs/scoda/pkg/events"
 	schedulev1 "github.com/scodalabs/scoda/pkg/gen/scoda/schedule/v1"
+	"github.com/scodalabs/scoda/pkg/kitx"
 	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
 )
 
@@ -31,7 +32,7 @@ const ReasonFromWaitlist = "re-accommodated from the waitlist"
 //
 // The cancellation makes no room on the route, so the waitlist is not tried here.
 func (s *Scheduler) Cancel(ctx context.Context, id, ifMatch string, req CancelRequest) (pgstore.Cancellation, error) {
-	version, err := IfMatch(ifMatch)
+	version, err := kitx.IfMatch(ifMatch)
 	if err != nil {
 		return pgstore.Cancellation{}, err
 	}

@@ -2,9 +2,6 @@ package scheduling
 
 import (
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,31 +10,12 @@ import (
 
 	"github.com/scodalabs/scoda/pkg/apperr"
 	schedulev1 "github.com/scodalabs/scoda/pkg/gen/scoda/schedule/v1"
+	"github.com/scodalabs/scoda/pkg/kitx"
 	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
 )
 
 // MaxDelay is the longest a dispatcher may delay a departure in one step.
 const MaxDelay = 7 * 24 * time.Hour
-
-// IfMatch is the version a write expects the resource to be at, from the If-Match header.
-// The header holds one strong ETag, as GET answers it ("3"); a missing header is
-// apperr.ErrPreconditionRequired, anything else that is not a version we sent (a list, a weak
-// tag, *) can never match and is apperr.ErrPreconditionFailed.
-func IfMatch(header string) (int, error) {
-	header = strings.TrimSpace(header)
-	if header == "" {
-		return 0, fmt.Errorf("If-Match is required: %w", apperr.ErrPreconditionRequired)
-	}
-	unq, err := strconv.Unquote(header)
-	if err != nil || !strings.HasPrefix(header, `"`) {
-		return 0, fmt.Errorf("If-Match %q is not an ETag we sent: %w", header, apperr.ErrPreconditionFailed)
-	}
-	v, err := strconv.Atoi(unq)
-	if err != nil || v < 1 {
-		return 0, fmt.Errorf("If-Match %q is not an ETag we sent: %w", header, apperr.ErrPreconditionFailed)
-	}
-	return v, nil
-}
 
 // DelayRequest delays a departure: By is a Go duration ("6h", "90m"), positive and at most
 // MaxDelay.
@@ -53,7 +31,7 @@ type DelayRequest struct {
 // schedule.v1.eta.changed with the old and new ETA; and schedule.v1.exception.departure_late
 // when the departure now runs later than its first plan by more than cfg.LateThreshold.
 func (s *Scheduler) Delay(ctx context.Context, id, ifMatch string, req DelayRequest) (pgstore.Departure, error) {
-	version, err := IfMatch(ifMatch)
+	version, err := kitx.IfMatch(ifMatch)
 	if err != nil {
 		return pgstore.Departure{}, err
 	}
@@ -91,7 +69,7 @@ type CapacityRequest struct {
 // room there may now be (see promoteWaitlist). A capacity below what is booked on any
 // segment changes nothing: a *pgstore.LowerCapacityError names the segment and the bookings.
 func (s *Scheduler) SetCapacity(ctx context.Context, id, ifMatch string, req CapacityRequest) (pgstore.Departure, error) {
-	version, err := IfMatch(ifMatch)
+	version, err := kitx.IfMatch(ifMatch)
 	if err != nil {
 		return pgstore.Departure{}, err
 	}

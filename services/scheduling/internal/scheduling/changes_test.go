@@ -2,8 +2,6 @@ package scheduling_test
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -13,12 +11,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/scodalabs/scoda/pkg/apperr"
 	"github.com/scodalabs/scoda/pkg/events"
 	schedulev1 "github.com/scodalabs/scoda/pkg/gen/scoda/schedule/v1"
-	"github.com/scodalabs/scoda/pkg/testkit"
 	"github.com/scodalabs/scoda/pkg/testkit/natstest"
-	"github.com/scodalabs/scoda/services/scheduling/internal/scheduling"
 )
 
 // write sends a write with an If-Match header (none when ifMatch is empty) and checks the
@@ -90,36 +85,7 @@ func shifted(a, b *time.Time, by time.Duration) bool {
 func scheduleMsgs(t *testing.T, e *env, subject string, want int) []jetstream.Msg {
 	t.Helper()
 	_, js := natstest.Connect(t, e.NATS.URL)
-	stream, err := js.Stream(t.Context(), events.StreamSchedule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Eventually(t, 20*time.Second, func() error {
-		info, err := stream.Info(t.Context(), jetstream.WithSubjectFilter(subject))
-		if err != nil {
-			return err
-		}
-		if n := info.State.Subjects[subject]; n != uint64(want) {
-			return fmt.Errorf("%d messages on %s, want %d", n, subject, want)
-		}
-		return nil
-	})
-	cons, err := stream.OrderedConsumer(t.Context(), jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch, err := cons.Fetch(want, jetstream.FetchMaxWait(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	for m := range batch.Messages() {
-		out = append(out, m)
-	}
-	if len(out) != want {
-		t.Fatalf("fetched %d messages on %s, want %d", len(out), subject, want)
-	}
-	return out
+	return natstest.Messages(t, js, events.StreamSchedule, subject, want)
 }
 
 // A delay of 6 h moves every stop and every booking's ETA by 6 h and announces it once per
@@ -279,29 +245,5 @@ func TestSetDepartureCapacity(t *testing.T) {
 	if ev.GetDepartureId() != d.ID || c.GetPrevious().GetTeu() != 4 || c.GetCurrent().GetTeu() != 6 ||
 		c.GetPrevious().GetGrossWeightKg() != 1_300_000 || c.GetCurrent().GetGrossWeightKg() != 1_000_000 {
 		t.Fatalf("capacity_changed event %v", &ev)
-	}
-}
-
-func TestIfMatch(t *testing.T) {
-	for _, tc := range []struct {
-		header  string
-		version int
-		want    error
-	}{
-		{`"3"`, 3, nil},
-		{` "12" `, 12, nil},
-		{"", 0, apperr.ErrPreconditionRequired},
-		{"3", 0, apperr.ErrPreconditionFailed},
-		{`W/"3"`, 0, apperr.ErrPreconditionFailed},
-		{"*", 0, apperr.ErrPreconditionFailed},
-		{`"1", "2"`, 0, apperr.ErrPreconditionFailed},
-		{`"0"`, 0, apperr.ErrPreconditionFailed},
-	} {
-		t.Run(tc.header, func(t *testing.T) {
-			v, err := scheduling.IfMatch(tc.header)
-			if v != tc.version || !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Fatalf("IfMatch(%q) = %d, %v; want %d, %v", tc.header, v, err, tc.version, tc.want)
-			}
-		})
 	}
 }

@@ -3,7 +3,6 @@ package scheduling
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -47,7 +46,7 @@ func (r departureResponse) Headers() http.Header {
 	if r.Err != nil {
 		return nil
 	}
-	return http.Header{"Etag": {`"` + strconv.Itoa(r.Version) + `"`}}
+	return http.Header{"Etag": {kitx.ETag(r.Version)}}
 }
 
 func (r departureResponse) StatusCode() int {
@@ -281,7 +280,7 @@ func (r cancelResponse) Headers() http.Header {
 	if r.Err != nil {
 		return nil
 	}
-	return http.Header{"Etag": {`"` + strconv.Itoa(r.version) + `"`}}
+	return http.Header{"Etag": {kitx.ETag(r.version)}}
 }
 
 func makeCancelEndpoint(s *Scheduler) endpoint.Endpoint {

@@ -2,12 +2,9 @@ package scheduling
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -21,6 +18,7 @@ import (
 	"github.com/scodalabs/scoda/pkg/auth"
 	schedulev1 "github.com/scodalabs/scoda/pkg/gen/scoda/schedule/v1"
 	"github.com/scodalabs/scoda/pkg/kitx"
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/pkg/rfc3339"
 	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
 )
@@ -267,21 +265,15 @@ func (s *Scheduler) Exceptions(ctx context.Context, p auth.Principal, q Exceptio
 			f.Since = t.Time()
 		}
 	}
-	if q.Limit != "" {
-		n, err := strconv.Atoi(q.Limit)
-		if err != nil || n < 1 || n > MaxExceptionPage {
-			v.Add("limit", "is a whole number from 1 to "+strconv.Itoa(MaxExceptionPage))
-		} else {
-			f.Limit = n
-		}
+	if n, err := paging.Limit(q.Limit, DefaultExceptionPage, MaxExceptionPage); err != nil {
+		v.Add("limit", err.Error())
+	} else {
+		f.Limit = n
 	}
-	if q.Cursor != "" {
-		c, err := decodeCursor(q.Cursor)
-		if err != nil {
-			v.Add("cursor", "is not a cursor this API sent")
-		} else {
-			f.After = &c
-		}
+	if c, err := paging.Decode(q.Cursor, nil); err != nil {
+		v.Add("cursor", "is not a cursor this API sent")
+	} else {
+		f.After = c
 	}
 	if err := v.Err(); err != nil {
 		return ExceptionPage{}, err
@@ -296,31 +288,9 @@ func (s *Scheduler) Exceptions(ctx context.Context, p auth.Principal, q Exceptio
 	out := ExceptionPage{Exceptions: list}
 	if len(list) == f.Limit {
 		last := list[len(list)-1]
-		out.Next = encodeCursor(pgstore.ExceptionCursor{RaisedAt: last.RaisedAt, Key: last.Key})
+		out.Next = paging.Cursor{At: last.RaisedAt, ID: last.Key}.Encode()
 	}
 	return out, nil
-}
-
-// A cursor is the raised_at (RFC 3339, nanoseconds) and key of the last exception of a page,
-// base64url-encoded.
-func encodeCursor(c pgstore.ExceptionCursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(c.RaisedAt.UTC().Format(time.RFC3339Nano) + "|" + c.Key))
-}
-
-func decodeCursor(s string) (pgstore.ExceptionCursor, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return pgstore.ExceptionCursor{}, err
-	}
-	at, key, ok := strings.Cut(string(raw), "|")
-	if !ok || key == "" {
-		return pgstore.ExceptionCursor{}, fmt.Errorf("cursor %q: no key", s)
-	}
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if err != nil {
-		return pgstore.ExceptionCursor{}, err
-	}
-	return pgstore.ExceptionCursor{RaisedAt: t, Key: key}, nil
 }
 
 type exceptionsRequest struct{ ExceptionQuery }

@@ -20,6 +20,7 @@ import (
 	schedulev1 "github.com/scodalabs/scoda/pkg/gen/scoda/schedule/v1"
 	"github.com/scodalabs/scoda/pkg/iso6346"
 	"github.com/scodalabs/scoda/pkg/kitx"
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/pkg/rfc3339"
 	"github.com/scodalabs/scoda/pkg/unlocode"
 	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
@@ -445,20 +446,20 @@ func (s *Scheduler) Shipments(ctx context.Context, p auth.Principal, q ShipmentQ
 }
 
 // pageArgs parses a page's limit (1 to maxPageLimit, default defaultPageLimit) and cursor.
-func pageArgs(v *apperr.ValidationError, limit, cursor string) (int, *pgstore.Keyset) {
-	n := defaultPageLimit
-	if limit != "" {
-		var err error
-		if n, err = strconv.Atoi(limit); err != nil || n < 1 || n > maxPageLimit {
-			v.Add("limit", "is a whole number from 1 to "+strconv.Itoa(maxPageLimit))
-		}
-	}
-	after, err := pgstore.DecodeKeyset(cursor)
+func pageArgs(v *apperr.ValidationError, limit, cursor string) (int, *paging.Cursor) {
+	n, err := paging.Limit(limit, defaultPageLimit, maxPageLimit)
 	if err != nil {
-		v.Add("cursor", err.Error())
+		v.Add("limit", err.Error())
+	}
+	after, err := paging.Decode(cursor, isUUID)
+	if err != nil {
+		v.Add("cursor", "not a cursor this API returned")
 	}
 	return n, after
 }
+
+// isUUID reports whether s is a UUID, as the ids in cursors of rows keyed by one are.
+func isUUID(s string) bool { return uuid.Validate(s) == nil }
 
 // BookingQuery narrows and pages the booking list.
 type BookingQuery struct {
@@ -527,7 +528,7 @@ type LegActualsRequest struct {
 // apperr.ErrConflict (a booking leg: its actual times come from the field),
 // *apperr.ValidationError.
 func (s *Scheduler) RecordLegActuals(ctx context.Context, id, seq, ifMatch string, req LegActualsRequest) (pgstore.Shipment, error) {
-	version, err := IfMatch(ifMatch)
+	version, err := kitx.IfMatch(ifMatch)
 	if err != nil {
 		return pgstore.Shipment{}, err
 	}
@@ -818,7 +819,7 @@ func (r shipmentResponse) Headers() http.Header {
 	if r.Err != nil {
 		return nil
 	}
-	return http.Header{"Etag": {`"` + strconv.Itoa(r.Version) + `"`}}
+	return http.Header{"Etag": {kitx.ETag(r.Version)}}
 }
 
 func (r shipmentResponse) StatusCode() int {

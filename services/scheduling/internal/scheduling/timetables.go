@@ -21,6 +21,7 @@ import (
 	"github.com/scodalabs/scoda/pkg/apperr"
 	schedulev1 "github.com/scodalabs/scoda/pkg/gen/scoda/schedule/v1"
 	"github.com/scodalabs/scoda/pkg/kitx"
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
 )
 
@@ -227,7 +228,7 @@ type TimetablePatch struct {
 // UpdateTimetable applies patch to a timetable at the version ifMatch names. Runs generated
 // already keep their train number, cut-off and capacity; later runs take the new ones.
 func (s *Scheduler) UpdateTimetable(ctx context.Context, id, ifMatch string, patch TimetablePatch) (pgstore.Timetable, error) {
-	version, err := IfMatch(ifMatch)
+	version, err := kitx.IfMatch(ifMatch)
 	if err != nil {
 		return pgstore.Timetable{}, err
 	}
@@ -290,7 +291,7 @@ func (s *Scheduler) UpdateTimetable(ctx context.Context, id, ifMatch string, pat
 // DeleteTimetable removes a timetable at the version ifMatch names; the departures generated
 // from it stay.
 func (s *Scheduler) DeleteTimetable(ctx context.Context, id, ifMatch string) error {
-	version, err := IfMatch(ifMatch)
+	version, err := kitx.IfMatch(ifMatch)
 	if err != nil {
 		return err
 	}
@@ -353,7 +354,7 @@ type OpenRequest struct {
 // schedule.v1.departure.opened with its cut-off, which must be in the future and not after the
 // planned departure.
 func (s *Scheduler) OpenDeparture(ctx context.Context, id, ifMatch string, req OpenRequest) (pgstore.Departure, error) {
-	version, err := IfMatch(ifMatch)
+	version, err := kitx.IfMatch(ifMatch)
 	if err != nil {
 		return pgstore.Departure{}, err
 	}
@@ -380,7 +381,7 @@ type CloseRequest struct {
 // CloseDeparture closes an open departure at the version ifMatch names and announces
 // schedule.v1.departure.closed.
 func (s *Scheduler) CloseDeparture(ctx context.Context, id, ifMatch string, req CloseRequest) (pgstore.Departure, error) {
-	version, err := IfMatch(ifMatch)
+	version, err := kitx.IfMatch(ifMatch)
 	if err != nil {
 		return pgstore.Departure{}, err
 	}
@@ -415,7 +416,7 @@ func (s *Scheduler) Departures(ctx context.Context, q pgstore.DepartureQuery) (D
 	if len(ds) > limit {
 		out.Departures = ds[:limit]
 		last := ds[limit-1]
-		out.Next = pgstore.Cursor{PlannedDeparture: last.PlannedDeparture, ID: last.ID}.String()
+		out.Next = paging.Cursor{At: last.PlannedDeparture, ID: last.ID}.Encode()
 	}
 	return out, nil
 }
@@ -505,7 +506,7 @@ func (r timetableResponse) Headers() http.Header {
 	if r.Err != nil || r.deleted {
 		return nil
 	}
-	return http.Header{"Etag": {`"` + strconv.Itoa(r.Version) + `"`}}
+	return http.Header{"Etag": {kitx.ETag(r.Version)}}
 }
 
 func (r timetableResponse) StatusCode() int {
@@ -666,19 +667,15 @@ func decodeDepartures(_ context.Context, r *http.Request) (any, error) {
 	if !out.From.IsZero() && !out.To.IsZero() && !out.To.After(out.From) {
 		v.Add("to", "must be after from")
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxListLimit {
-			v.Add("limit", "must be a whole number from 1 to "+strconv.Itoa(maxListLimit))
-		}
+	if n, err := paging.Limit(q.Get("limit"), defaultListLimit, maxListLimit); err != nil {
+		v.Add("limit", "must be a whole number from 1 to "+strconv.Itoa(maxListLimit))
+	} else {
 		out.Limit = n
 	}
-	if s := q.Get("cursor"); s != "" {
-		c, err := pgstore.ParseCursor(s)
-		if err != nil {
-			v.Add("cursor", err.Error())
-		}
-		out.After = &c
+	if c, err := paging.Decode(q.Get("cursor"), isUUID); err != nil {
+		v.Add("cursor", "is not a cursor this service gave out")
+	} else {
+		out.After = c
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

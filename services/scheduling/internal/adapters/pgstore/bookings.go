@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/postgres"
 )
 
 // BookingSpec asks for one container on a departure, from stop FromSeq to stop ToSeq.
@@ -183,7 +184,7 @@ func (s *Store) BookBatch(ctx context.Context, departureID string, attempts []Bo
 				(SELECT count(*) FROM departure_stops s WHERE s.departure_id = d.id)
 			FROM departures d WHERE id = $1::text::uuid FOR SHARE OF d`, departureID).Scan(&status, &pastCutoff, &stops)
 		var refuse error
-		switch _, bad := pgError(err, codeInvalidText); {
+		switch _, bad := postgres.ErrorCode(err, postgres.CodeInvalidText); {
 		case bad || errors.Is(err, pgx.ErrNoRows):
 			refuse = fmt.Errorf("departure %s: %w", departureID, apperr.ErrNotFound)
 		case err != nil:
@@ -363,7 +364,7 @@ func (s *Store) Booking(ctx context.Context, id string) (Booking, error) {
 	var b Booking
 	err := s.db.QueryRow(ctx, `
 		SELECT `+bookingColumns+` FROM bookings b WHERE b.id = $1::text::uuid`, id).Scan(b.dest()...)
-	if _, bad := pgError(err, codeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
+	if _, bad := postgres.ErrorCode(err, postgres.CodeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
 		return Booking{}, fmt.Errorf("booking %s: %w", id, apperr.ErrNotFound)
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/postgres"
 )
 
 // BookingWaitlisted is the status of a booking that lost its slot and waits for one.
@@ -148,8 +149,8 @@ func reaccommodate(ctx context.Context, tx pgx.Tx, b Booking, next []candidate, 
 				RETURNING departure_id::text, version, status, waitlisted_at`, b.ID, c.id, confirm, BookingConfirmed).Scan(
 				&moved.DepartureID, &moved.Version, &moved.Status, &moved.WaitlistedAt)
 		})
-		_, full := pgError(err, codeCheckViolation)
-		_, dup := pgError(err, codeUniqueViolation)
+		_, full := postgres.ErrorCode(err, postgres.CodeCheckViolation)
+		_, dup := postgres.ErrorCode(err, postgres.CodeUniqueViolation)
 		switch {
 		case err == nil:
 			return &Move{Booking: moved, ToDepartureID: c.id, ToTrainNumber: c.train}, nil

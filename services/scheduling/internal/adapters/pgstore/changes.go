@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/postgres"
 )
 
 // bumpVersion is the optimistic lock of every change to an existing departure: it moves the
@@ -21,7 +22,7 @@ func bumpVersion(ctx context.Context, tx pgx.Tx, id string, version int) error {
 	tag, err := tx.Exec(ctx, `
 		UPDATE departures SET version = version + 1, updated_at = now()
 		WHERE id = $1::text::uuid AND version = $2`, id, version)
-	if _, bad := pgError(err, codeInvalidText); bad {
+	if _, bad := postgres.ErrorCode(err, postgres.CodeInvalidText); bad {
 		return fmt.Errorf("departure %s: %w", id, apperr.ErrNotFound)
 	}
 	if err != nil {

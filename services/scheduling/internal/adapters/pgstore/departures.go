@@ -299,7 +299,7 @@ func departure(ctx context.Context, db postgres.DB, id string) (Departure, error
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Departure{}, apperr.ErrNotFound
 	}
-	if _, bad := pgError(err, codeInvalidText); bad {
+	if _, bad := postgres.ErrorCode(err, postgres.CodeInvalidText); bad {
 		return Departure{}, apperr.ErrNotFound // not a UUID: no such departure
 	}
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/scodalabs/scoda/pkg/paging"
 )
 
 // Exception kinds, as stored and as the last word of their subject (schedule.v1.exception.<kind>).
@@ -45,13 +47,6 @@ func (s *Store) RaiseException(ctx context.Context, tx pgx.Tx, e Exception) (rai
 	return tag.RowsAffected() == 1, nil
 }
 
-// ExceptionCursor is the position after the last exception of a page: raised_at, then key, both
-// descending.
-type ExceptionCursor struct {
-	RaisedAt time.Time
-	Key      string
-}
-
 // ExceptionFilter selects exceptions; zero fields select everything.
 type ExceptionFilter struct {
 	Kind        string
@@ -60,7 +55,7 @@ type ExceptionFilter struct {
 	TenantOnly  bool
 	Since       time.Time // raised at or after
 	Limit       int
-	After       *ExceptionCursor
+	After       *paging.Cursor // raised_at and key of the last exception of the page before
 }
 
 // Exceptions returns the exceptions f selects, newest first (raised_at, then key, descending).
@@ -71,7 +66,7 @@ func (s *Store) Exceptions(ctx context.Context, f ExceptionFilter) ([]Exception,
 		since = &f.Since
 	}
 	if f.After != nil {
-		after, afterKey = &f.After.RaisedAt, f.After.Key
+		after, afterKey = &f.After.At, f.After.ID
 	}
 	rows, err := s.db.Query(ctx, `
 		SELECT e.key, e.kind, coalesce(e.departure_id::text, ''), coalesce(e.booking_id::text, ''), e.tenant_id,

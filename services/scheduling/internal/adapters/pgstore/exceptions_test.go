@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
 )
 
@@ -52,7 +53,7 @@ func TestRaiseExceptionOncePerKey(t *testing.T) {
 	}
 	// Keyset paging: after the first, only the second.
 	rest, err := s.Exceptions(t.Context(), pgstore.ExceptionFilter{Limit: 10,
-		After: &pgstore.ExceptionCursor{RaisedAt: all[0].RaisedAt, Key: all[0].Key}})
+		After: &paging.Cursor{At: all[0].RaisedAt, ID: all[0].Key}})
 	if err != nil {
 		t.Fatal(err)
 	}

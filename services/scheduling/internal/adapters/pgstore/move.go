@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/postgres"
 )
 
 // MovedBooking is a booking moved by MoveThen: Booking is as it is now (on the target), From
@@ -50,7 +51,7 @@ func (s *Store) MoveThen(ctx context.Context, ids []string, to string,
 		err := tx.QueryRow(ctx, `
 			SELECT id::text, route_code, train_number, status FROM departures
 			WHERE id = $1::text::uuid FOR SHARE`, to).Scan(&target.ID, &target.Route, &target.TrainNumber, &target.Status)
-		if _, bad := pgError(err, codeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
+		if _, bad := postgres.ErrorCode(err, postgres.CodeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("departure %s: %w", to, apperr.ErrNotFound)
 		}
 		if err != nil {
@@ -90,7 +91,7 @@ func moveOne(ctx context.Context, tx pgx.Tx, id string, target Departure) (Moved
 		SELECT `+bookingColumns+`, d.route_code, d.train_number, d.status
 		FROM bookings b JOIN departures d ON d.id = b.departure_id
 		WHERE b.id = $1::text::uuid FOR UPDATE OF b`, id).Scan(b.dest(&route, &m.FromTrainNumber, &fromStatus)...)
-	if _, bad := pgError(err, codeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
+	if _, bad := postgres.ErrorCode(err, postgres.CodeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
 		return m, fmt.Errorf("booking %s: %w", id, apperr.ErrNotFound)
 	}
 	if err != nil {
@@ -134,7 +135,7 @@ func moveOne(ctx context.Context, tx pgx.Tx, id string, target Departure) (Moved
 	_, err = tx.Exec(ctx, `
 		UPDATE departure_segments SET teu_booked = teu_booked + $4, weight_booked_kg = weight_booked_kg + $5
 		WHERE departure_id = $1 AND seq >= $2 AND seq < $3`, target.ID, b.FromSeq, b.ToSeq, b.TEU, b.GrossWeightKg)
-	if pe, full := pgError(err, codeCheckViolation); full && pe.TableName == "departure_segments" {
+	if pe, full := postgres.ErrorCode(err, postgres.CodeCheckViolation); full && pe.TableName == "departure_segments" {
 		return m, capacityError(locked, pe.ConstraintName, BookingSpec{FromSeq: b.FromSeq, TEU: b.TEU, GrossWeightKg: b.GrossWeightKg})
 	}
 	if err != nil {
@@ -143,7 +144,7 @@ func moveOne(ctx context.Context, tx pgx.Tx, id string, target Departure) (Moved
 	err = tx.QueryRow(ctx, `
 		UPDATE bookings SET departure_id = $2::text::uuid, version = version + 1 WHERE id = $1::text::uuid
 		RETURNING departure_id::text, version`, b.ID, target.ID).Scan(&b.DepartureID, &b.Version)
-	if _, dup := pgError(err, codeUniqueViolation); dup {
+	if _, dup := postgres.ErrorCode(err, postgres.CodeUniqueViolation); dup {
 		return m, fmt.Errorf("container %s is already booked on departure %s: %w", b.Container, target.ID, apperr.ErrConflict)
 	}
 	m.Booking = b

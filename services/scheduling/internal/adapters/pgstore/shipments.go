@@ -2,8 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/pkg/postgres"
 )
 
@@ -218,7 +217,7 @@ func (s *Store) CreateShipmentThen(ctx context.Context, spec ShipmentSpec,
 		err = tx.QueryRow(ctx, `
 			INSERT INTO shipments (tenant_id, transport_document_reference, origin, destination)
 			VALUES ($1, $2, $3, $4) RETURNING id::text`, spec.Tenant, spec.TDR, spec.Origin, spec.Destination).Scan(&id)
-		if _, dup := pgError(err, codeUniqueViolation); dup {
+		if _, dup := postgres.ErrorCode(err, postgres.CodeUniqueViolation); dup {
 			return ErrTDRTaken
 		}
 		if err != nil {
@@ -240,7 +239,7 @@ func (s *Store) CreateShipmentThen(ctx context.Context, spec ShipmentSpec,
 				id, i+1, l.Mode, l.From, l.To, l.CarrierCode, l.TransportReference, booking, l.PlannedDeparture, l.PlannedArrival)
 		}
 		err = tx.SendBatch(ctx, b).Close()
-		if pe, dup := pgError(err, codeUniqueViolation); dup && pe.ConstraintName == "shipment_legs_booking_key" {
+		if pe, dup := postgres.ErrorCode(err, postgres.CodeUniqueViolation); dup && pe.ConstraintName == "shipment_legs_booking_key" {
 			return ErrBookingInShipment
 		}
 		if err != nil {
@@ -284,41 +283,6 @@ func (s *Store) Shipment(ctx context.Context, id string) (Shipment, error) {
 	return shs[0], nil
 }
 
-// Keyset is a position in a list sorted newest first: the created_at and id of the last item
-// of a page, after which the next page starts. It travels to clients as an opaque string.
-type Keyset struct {
-	At time.Time `json:"t"`
-	ID string    `json:"i"`
-}
-
-// Encode returns the opaque form of k.
-func (k Keyset) Encode() string {
-	b, _ := json.Marshal(k) // a time and a string always marshal
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// ErrBadKeyset: a cursor this store did not issue.
-var ErrBadKeyset = errors.New("not a cursor this API returned")
-
-// DecodeKeyset parses an opaque Keyset; "" is the first page (nil).
-func DecodeKeyset(s string) (*Keyset, error) {
-	if s == "" {
-		return nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, ErrBadKeyset
-	}
-	var k Keyset
-	if err := json.Unmarshal(b, &k); err != nil || k.At.IsZero() {
-		return nil, ErrBadKeyset
-	}
-	if _, err := uuid.Parse(k.ID); err != nil {
-		return nil, ErrBadKeyset
-	}
-	return &k, nil
-}
-
 // ShipmentFilter narrows a list of shipments; empty fields do not filter.
 type ShipmentFilter struct {
 	Tenant string
@@ -327,7 +291,7 @@ type ShipmentFilter struct {
 
 // ListShipments returns up to limit shipments matching f, newest first, after the position
 // `after` (nil: from the start), and the position of the next page (nil on the last).
-func (s *Store) ListShipments(ctx context.Context, f ShipmentFilter, after *Keyset, limit int) ([]Shipment, *Keyset, error) {
+func (s *Store) ListShipments(ctx context.Context, f ShipmentFilter, after *paging.Cursor, limit int) ([]Shipment, *paging.Cursor, error) {
 	args := []any{f.Tenant, f.TDR, limit + 1}
 	sql := `SELECT id::text FROM shipments
 		WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR transport_document_reference = $2)`
@@ -352,10 +316,10 @@ func (s *Store) ListShipments(ctx context.Context, f ShipmentFilter, after *Keys
 	if err != nil {
 		return nil, nil, fmt.Errorf("pgstore: list shipments: %w", err)
 	}
-	var next *Keyset
+	var next *paging.Cursor
 	if more && len(shs) > 0 {
 		last := shs[len(shs)-1]
-		next = &Keyset{At: last.CreatedAt, ID: last.ID}
+		next = &paging.Cursor{At: last.CreatedAt, ID: last.ID}
 	}
 	return shs, next, nil
 }
@@ -587,7 +551,7 @@ type BookingFilter struct {
 
 // ListBookings returns up to limit bookings matching f, newest first, after the position
 // `after` (nil: from the start), and the position of the next page (nil on the last).
-func (s *Store) ListBookings(ctx context.Context, f BookingFilter, after *Keyset, limit int) ([]Booking, *Keyset, error) {
+func (s *Store) ListBookings(ctx context.Context, f BookingFilter, after *paging.Cursor, limit int) ([]Booking, *paging.Cursor, error) {
 	var departure *string
 	if f.DepartureID != "" {
 		if _, err := uuid.Parse(f.DepartureID); err != nil {
@@ -612,11 +576,11 @@ func (s *Store) ListBookings(ctx context.Context, f BookingFilter, after *Keyset
 	if err != nil {
 		return nil, nil, fmt.Errorf("pgstore: list bookings: %w", err)
 	}
-	var next *Keyset
+	var next *paging.Cursor
 	if len(bs) > limit {
 		bs = bs[:limit]
 		last := bs[len(bs)-1]
-		next = &Keyset{At: last.CreatedAt, ID: last.ID}
+		next = &paging.Cursor{At: last.CreatedAt, ID: last.ID}
 	}
 	return bs, next, nil
 }

@@ -2,18 +2,17 @@ package pgstore
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 	_ "time/tzdata" // the zones of timetables, also where the host has no zoneinfo (distroless)
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/pkg/postgres"
 )
 
@@ -130,7 +129,7 @@ func (s *Store) CreateTimetable(ctx context.Context, t Timetable) (Timetable, er
 			t.TEUCN, t.TEUAbroad, t.WeightKg, t.ValidFrom, t.ValidUntil)
 		var err error
 		out, err = scanTimetable(row)
-		if _, dup := pgError(err, codeUniqueViolation); dup {
+		if _, dup := postgres.ErrorCode(err, postgres.CodeUniqueViolation); dup {
 			return fmt.Errorf("route %s already has a timetable on %s at %s: %w", t.Route,
 				strings.ToLower(t.Weekday.String()), clock(t.DepartureTime), apperr.ErrConflict)
 		}
@@ -161,7 +160,7 @@ func timetable(ctx context.Context, db postgres.DB, id string, lock bool) (Timet
 		sql += ` FOR UPDATE`
 	}
 	t, err := scanTimetable(db.QueryRow(ctx, sql, id))
-	_, bad := pgError(err, codeInvalidText)
+	_, bad := postgres.ErrorCode(err, postgres.CodeInvalidText)
 	if errors.Is(err, pgx.ErrNoRows) || bad {
 		return Timetable{}, fmt.Errorf("timetable %s: %w", id, apperr.ErrNotFound)
 	}
@@ -500,35 +499,9 @@ func (s *Store) setStatus(ctx context.Context, id string, version int, status st
 type DepartureQuery struct {
 	Route    string
 	Status   string
-	From, To time.Time // planned departure in [From, To)
-	After    *Cursor
+	From, To time.Time      // planned departure in [From, To)
+	After    *paging.Cursor // At is the planned departure of the last departure listed
 	Limit    int
-}
-
-// Cursor is a position in a departure list: the last departure listed.
-type Cursor struct {
-	PlannedDeparture time.Time
-	ID               string
-}
-
-// String encodes the cursor opaquely (URL-safe base64).
-func (c Cursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(c.PlannedDeparture.UTC().Format(time.RFC3339Nano) + " " + c.ID))
-}
-
-// ParseCursor decodes a cursor String made.
-func ParseCursor(s string) (Cursor, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return Cursor{}, errors.New("is not a cursor this service gave out")
-	}
-	at, id, ok := strings.Cut(string(raw), " ")
-	t, errT := time.Parse(time.RFC3339Nano, at)
-	_, errID := uuid.Parse(id)
-	if !ok || errT != nil || errID != nil {
-		return Cursor{}, errors.New("is not a cursor this service gave out")
-	}
-	return Cursor{PlannedDeparture: t, ID: id}, nil
 }
 
 // Departures lists departures by q, at most q.Limit, each with its stops and segments.
@@ -542,7 +515,7 @@ func (s *Store) Departures(ctx context.Context, q DepartureQuery) ([]Departure, 
 		to = q.To
 	}
 	if q.After != nil {
-		afterAt, afterID = q.After.PlannedDeparture, q.After.ID
+		afterAt, afterID = q.After.At, q.After.ID
 	}
 	rows, err := s.db.Query(ctx, `
 		SELECT id::text, route_code, train_number, status, cutoff_at, planned_departure_at, version, created_at, updated_at

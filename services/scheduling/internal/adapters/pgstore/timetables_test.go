@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/services/scheduling/internal/adapters/pgstore"
 )
 
@@ -422,11 +423,12 @@ func TestDeparturesList(t *testing.T) {
 			break
 		}
 		last := page[len(page)-1]
-		c, err := pgstore.ParseCursor(pgstore.Cursor{PlannedDeparture: last.PlannedDeparture, ID: last.ID}.String())
+		// The cursor survives its trip to the client.
+		c, err := paging.Decode(paging.Cursor{At: last.PlannedDeparture, ID: last.ID}.Encode(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		q.After = &c
+		q.After = c
 	}
 	for i, d := range all {
 		if paged[i] != d.ID {
@@ -442,8 +444,5 @@ func TestDeparturesList(t *testing.T) {
 	}
 	if none, err := s.Departures(ctx, pgstore.DepartureQuery{Status: pgstore.StatusOpen, Limit: 10}); err != nil || len(none) != 0 {
 		t.Fatalf("open ones: %d, %v", len(none), err)
-	}
-	if _, err := pgstore.ParseCursor("bm9wZQ"); err == nil {
-		t.Fatal("a cursor of garbage parsed")
 	}
 }
