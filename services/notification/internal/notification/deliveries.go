@@ -34,7 +34,6 @@ package notification
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,11 +60,11 @@ import (
 	commonv1 "github.com/scodalabs/scoda/pkg/gen/scoda/common/v1"
 	notificationv1 "github.com/scodalabs/scoda/pkg/gen/scoda/notification/v1"
 	"github.com/scodalabs/scoda/pkg/kitx"
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/pkg/postgres"
 	"github.com/scodalabs/scoda/pkg/rfc3339"
 	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
 	"github.com/scodalabs/scoda/services/notification/internal/egress"
-	"github.com/scodalabs/scoda/services/notification/internal/webhook"
 )
 
 // mountDeliveries registers the delivery routes: a shipper sees and re-sends its own
@@ -265,34 +264,14 @@ func (d *dispatcher) deliver(ctx context.Context, c pgstore.Claim) {
 	}
 }
 
-// send signs and posts c's body to its endpoint through the guarded client.
+// send signs and posts c's body to its endpoint through the guarded client, signed as the
+// test event is (signDelivery: every active secret during a rotation).
 func (d *dispatcher) send(ctx context.Context, c pgstore.Claim, started time.Time) (r result) {
 	body := c.Body
-	var hdr http.Header
-	var err error
 	if c.Scheme == pgstore.SchemeDCSA {
 		body = dcsaBody(c.Body)
-		var key []byte
-		if key, err = base64.StdEncoding.DecodeString(c.Secret); err == nil {
-			hdr, err = webhook.SignDCSA(key, c.SubscriptionID, body)
-		}
-	} else {
-		var secrets []webhook.Secret
-		for _, s := range []string{c.Secret, c.PreviousSecret} {
-			if s == "" {
-				continue
-			}
-			sec, perr := webhook.ParseSecret(s)
-			if perr != nil {
-				err = perr
-				break
-			}
-			secrets = append(secrets, sec)
-		}
-		if err == nil {
-			hdr, err = webhook.Sign(secrets, c.ID, started, body)
-		}
 	}
+	hdr, err := signDelivery(c.Subscription(), c.ID, started, body)
 	if err != nil {
 		return result{err: "cannot sign: " + err.Error(), failure: notificationv1.DeliveryFailure_DELIVERY_FAILURE_UNSPECIFIED}
 	}
@@ -517,7 +496,7 @@ func (n *Notifier) Deliveries(ctx context.Context, p auth.Principal, sub string,
 	page := DeliveryPage{Deliveries: list}
 	if len(list) == f.Limit {
 		last := list[len(list)-1]
-		page.Next = pgstore.Keyset{At: last.CreatedAt, ID: last.ID}.Encode()
+		page.Next = paging.Cursor{At: last.CreatedAt, ID: last.ID}.Encode()
 	}
 	return page, nil
 }
@@ -602,41 +581,31 @@ func decodeReplay(_ context.Context, r *http.Request) (any, error) {
 	return replayRequest{Sub: r.PathValue("id"), ReplayRequest: b}, nil
 }
 
-// attemptJSON is one attempt as its subscription's owner sees it.
-type attemptJSON struct {
-	Attempt    int       `json:"attempt"`
-	StartedAt  time.Time `json:"startedAt"`
-	StatusCode *int      `json:"statusCode"`
-	LatencyMS  int       `json:"latencyMs"`
-	Error      string    `json:"error,omitempty"`
-	Response   string    `json:"response,omitempty"`
-}
-
 type deliveryJSON struct {
-	ID            string          `json:"id"`
-	EventID       string          `json:"eventId"`
-	EventType     string          `json:"eventType"`
-	Subject       string          `json:"subject"`
-	Status        string          `json:"status"`
-	NextAttemptAt *time.Time      `json:"nextAttemptAt,omitempty"`
-	LastStatus    *int            `json:"lastStatusCode,omitempty"`
-	LastError     string          `json:"lastError,omitempty"`
-	CreatedAt     time.Time       `json:"createdAt"`
-	UpdatedAt     time.Time       `json:"updatedAt"`
-	Event         json.RawMessage `json:"event"`
-	Attempts      []attemptJSON   `json:"attempts"`
+	ID            string            `json:"id"`
+	EventID       string            `json:"eventId"`
+	EventType     string            `json:"eventType"`
+	Subject       string            `json:"subject"`
+	Status        string            `json:"status"`
+	NextAttemptAt *time.Time        `json:"nextAttemptAt,omitempty"`
+	LastStatus    *int              `json:"lastStatusCode,omitempty"`
+	LastError     string            `json:"lastError,omitempty"`
+	CreatedAt     time.Time         `json:"createdAt"`
+	UpdatedAt     time.Time         `json:"updatedAt"`
+	Event         json.RawMessage   `json:"event"`
+	Attempts      []pgstore.Attempt `json:"attempts"`
 }
 
 func toDeliveryJSON(d pgstore.Delivery) deliveryJSON {
 	out := deliveryJSON{ID: d.ID, EventID: d.EventID, EventType: d.EventType, Subject: d.Subject, Status: d.Status,
 		LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
-		Event: json.RawMessage(d.Body), Attempts: make([]attemptJSON, len(d.History))}
+		Event: json.RawMessage(d.Body), Attempts: d.History}
+	if out.Attempts == nil {
+		out.Attempts = []pgstore.Attempt{}
+	}
 	if d.Status == pgstore.DeliveryPending {
 		at := d.NextAttemptAt
 		out.NextAttemptAt = &at
-	}
-	for i, a := range d.History {
-		out.Attempts[i] = attemptJSON(a)
 	}
 	return out
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/scodalabs/scoda/pkg/testkit"
 	"github.com/scodalabs/scoda/pkg/testkit/natstest"
 	"github.com/scodalabs/scoda/pkg/testkit/servicetest"
+	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
 	"github.com/scodalabs/scoda/services/notification/internal/notification"
 	"github.com/scodalabs/scoda/services/notification/internal/webhook"
 )
@@ -122,15 +123,6 @@ func (e *denv) call(t *testing.T, method, path, token string, body any, want int
 	}
 }
 
-type attemptOut struct {
-	Attempt    int       `json:"attempt"`
-	StartedAt  time.Time `json:"startedAt"`
-	StatusCode *int      `json:"statusCode"`
-	LatencyMS  int       `json:"latencyMs"`
-	Error      string    `json:"error"`
-	Response   string    `json:"response"`
-}
-
 type deliveryOut struct {
 	ID        string                `json:"id"`
 	EventID   string                `json:"eventId"`
@@ -138,7 +130,7 @@ type deliveryOut struct {
 	Subject   string                `json:"subject"`
 	Status    string                `json:"status"`
 	Event     notification.Envelope `json:"event"`
-	Attempts  []attemptOut          `json:"attempts"`
+	Attempts  []pgstore.Attempt     `json:"attempts"`
 }
 
 type deliveryPage struct {
@@ -263,36 +255,7 @@ func transport(container string, arrival bool) *trackingv1.ContainerEvent {
 func notificationMsgs(t *testing.T, e *denv, subject string, want int) []jetstream.Msg {
 	t.Helper()
 	_, js := natstest.Connect(t, e.NATS.URL)
-	stream, err := js.Stream(t.Context(), events.StreamNotification)
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Eventually(t, 20*time.Second, func() error {
-		info, err := stream.Info(t.Context(), jetstream.WithSubjectFilter(subject))
-		if err != nil {
-			return err
-		}
-		if n := info.State.Subjects[subject]; n != uint64(want) {
-			return fmt.Errorf("%d messages on %s, want %d", n, subject, want)
-		}
-		return nil
-	})
-	cons, err := stream.OrderedConsumer(t.Context(), jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch, err := cons.Fetch(want, jetstream.FetchMaxWait(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	for m := range batch.Messages() {
-		out = append(out, m)
-	}
-	if len(out) != want {
-		t.Fatalf("fetched %d messages on %s, want %d", len(out), subject, want)
-	}
-	return out
+	return natstest.Messages(t, js, events.StreamNotification, subject, want)
 }
 
 // A container event for a subscribed container reaches the receiver signed; 500, 500, 500
@@ -770,18 +733,37 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 	}
 }
 
-// A DCSA subscription gets a JSON array of events signed with Notification-Signature; a
-// Standard one being rotated is signed with both secrets.
+// verifyAnyDCSA checks a DCSA request as a receiver that knows only key does: one of its
+// Notification-Signature lines (one a secret during a rotation) must verify.
+func verifyAnyDCSA(key []byte, r received) error {
+	lines := r.header.Values(webhook.HeaderDCSASignature)
+	if len(lines) == 0 {
+		return fmt.Errorf("no %s header", webhook.HeaderDCSASignature)
+	}
+	var err error
+	for _, line := range lines {
+		h := r.header.Clone()
+		h.Set(webhook.HeaderDCSASignature, line)
+		if err = webhook.VerifyDCSA(key, h, r.body); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("none of %d signatures verifies: %w", len(lines), err)
+}
+
+// A DCSA subscription gets a JSON array of events signed with Notification-Signature; during a
+// rotation a delivery is signed with both secrets, in both schemes, so a receiver knowing only
+// the old secret and one knowing only the new one both verify it.
 func TestDCSAAndRotation(t *testing.T) {
 	e := startDeliveries(t, nil)
-	dcsa := newReceiver(t, statuses(http.StatusNoContent))
+	dcsa := newReceiver(t, statuses(http.StatusNoContent, http.StatusNoContent))
 	std := newReceiver(t, statuses())
 	box := container(t, 11)
 	e.own(t, "acme", box)
-	key := []byte("a shared secret of the DCSA kind")
+	oldKey, newKey := []byte("a shared secret of the DCSA kind"), []byte("the next shared secret, rotated in")
 	var dcsaSub string
 	if err := e.pool.QueryRow(t.Context(), `INSERT INTO subscriptions (tenant_id, callback_url, scheme, secret)
-VALUES ('acme', $1, 'dcsa', $2) RETURNING id`, dcsa.URL, base64.StdEncoding.EncodeToString(key)).Scan(&dcsaSub); err != nil {
+VALUES ('acme', $1, 'dcsa', $2) RETURNING id`, dcsa.URL, base64.StdEncoding.EncodeToString(oldKey)).Scan(&dcsaSub); err != nil {
 		t.Fatal(err)
 	}
 	e.exec(t, `INSERT INTO subscription_keys (kind, value, subscription_id) VALUES ('container', $1, $2)`, box, dcsaSub)
@@ -789,30 +771,57 @@ VALUES ('acme', $1, 'dcsa', $2) RETURNING id`, dcsa.URL, base64.StdEncoding.Enco
 	previous := webhook.NewSecret()
 	e.exec(t, `UPDATE subscriptions SET previous_secret = $2, previous_until = now() + interval '1 hour' WHERE id = $1`, rotated, previous.Encode())
 
-	ev := servicetest.GateIn(uuid.NewString(), box)
-	e.Publish(t, ev)
-	e.waitDelivery(t, dcsaSub, ev.GetEnvelope().GetEventId(), "succeeded")
-	e.waitDelivery(t, rotated, ev.GetEnvelope().GetEventId(), "succeeded")
-
+	// Before the rotation: one DCSA signature, with the only secret.
+	before := servicetest.GateIn(uuid.NewString(), box)
+	e.Publish(t, before)
+	e.waitDelivery(t, dcsaSub, before.GetEnvelope().GetEventId(), "succeeded")
 	r := dcsa.requests()[0]
-	if err := webhook.VerifyDCSA(key, r.header, r.body); err != nil {
+	if n := len(r.header.Values(webhook.HeaderDCSASignature)); n != 1 {
+		t.Fatalf("%d DCSA signatures before the rotation, want 1", n)
+	}
+	if err := webhook.VerifyDCSA(oldKey, r.header, r.body); err != nil {
 		t.Fatalf("DCSA signature: %v", err)
 	}
 	if r.header.Get(webhook.HeaderDCSASubscriptionID) != dcsaSub {
 		t.Fatalf("Subscription-ID %q", r.header.Get(webhook.HeaderDCSASubscriptionID))
 	}
 	var list []notification.Envelope
+	if err := json.Unmarshal(r.body, &list); err != nil || len(list) != 1 || list[0].ID != before.GetEnvelope().GetEventId() {
+		t.Fatalf("DCSA body %s (%v)", r.body, err)
+	}
+
+	// The DCSA secret is rotated: the next delivery carries a signature line for each secret.
+	e.exec(t, `UPDATE subscriptions SET previous_secret = secret, previous_until = now() + interval '1 hour', secret = $2 WHERE id = $1`,
+		dcsaSub, base64.StdEncoding.EncodeToString(newKey))
+	ev := servicetest.GateIn(uuid.NewString(), box)
+	e.Publish(t, ev)
+	e.waitDelivery(t, dcsaSub, ev.GetEnvelope().GetEventId(), "succeeded")
+	e.waitDelivery(t, rotated, ev.GetEnvelope().GetEventId(), "succeeded")
+	r = dcsa.requests()[1]
+	if n := len(r.header.Values(webhook.HeaderDCSASignature)); n != 2 {
+		t.Fatalf("%d DCSA signatures during a rotation, want 2", n)
+	}
+	for name, key := range map[string][]byte{"old": oldKey, "new": newKey} {
+		if err := verifyAnyDCSA(key, r); err != nil {
+			t.Fatalf("a DCSA receiver knowing only the %s secret: %v", name, err)
+		}
+	}
+	if err := verifyAnyDCSA([]byte("a secret nobody was given"), r); err == nil {
+		t.Fatal("a DCSA signature verifies with an unknown secret")
+	}
 	if err := json.Unmarshal(r.body, &list); err != nil || len(list) != 1 || list[0].ID != ev.GetEnvelope().GetEventId() {
 		t.Fatalf("DCSA body %s (%v)", r.body, err)
 	}
-	s := std.requests()[0]
-	for _, secret := range []webhook.Secret{current, previous} {
-		if err := webhook.Verify(secret, s.header, s.body, time.Now()); err != nil {
-			t.Fatalf("rotation: %v", err)
+
+	for _, s := range std.requests() {
+		for _, secret := range []webhook.Secret{current, previous} {
+			if err := webhook.Verify(secret, s.header, s.body, time.Now()); err != nil {
+				t.Fatalf("rotation: %v", err)
+			}
 		}
-	}
-	if n := len(strings.Fields(s.header.Get(webhook.HeaderSignature))); n != 2 {
-		t.Fatalf("%d signatures during a rotation, want 2", n)
+		if n := len(strings.Fields(s.header.Get(webhook.HeaderSignature))); n != 2 {
+			t.Fatalf("%d signatures during a rotation, want 2", n)
+		}
 	}
 }
 

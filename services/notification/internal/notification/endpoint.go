@@ -2,13 +2,12 @@ package notification
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
 	"github.com/scodalabs/scoda/pkg/auth"
+	"github.com/scodalabs/scoda/pkg/kitx"
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
 )
 
@@ -37,41 +36,17 @@ func scope(p auth.Principal) string {
 	return ""
 }
 
-// IfMatch parses an If-Match header carrying one of our ETags (a quoted version number). A
-// missing header is ErrPreconditionRequired (428), anything else we did not send
-// ErrPreconditionFailed (412).
-func IfMatch(header string) (int, error) {
-	header = strings.TrimSpace(header)
-	if header == "" {
-		return 0, fmt.Errorf("If-Match is required: %w", apperr.ErrPreconditionRequired)
-	}
-	unq, err := strconv.Unquote(header)
-	if err != nil || !strings.HasPrefix(header, `"`) {
-		return 0, fmt.Errorf("If-Match %q is not an ETag we sent: %w", header, apperr.ErrPreconditionFailed)
-	}
-	v, err := strconv.Atoi(unq)
-	if err != nil || v < 1 {
-		return 0, fmt.Errorf("If-Match %q is not an ETag we sent: %w", header, apperr.ErrPreconditionFailed)
-	}
-	return v, nil
-}
-
 // etag is the ETag header of a resource at version.
-func etag(version int) http.Header {
-	return http.Header{"Etag": {`"` + strconv.Itoa(version) + `"`}}
-}
+func etag(version int) http.Header { return http.Header{"Etag": {kitx.ETag(version)}} }
 
 // pageArgs parses a page's limit and cursor (the nextCursor of the page before), noting
 // problems in v.
-func pageArgs(v *apperr.ValidationError, limit, cursor string) (int, *pgstore.Keyset) {
-	n := defaultPageLimit
-	if limit != "" {
-		var err error
-		if n, err = strconv.Atoi(limit); err != nil || n < 1 || n > maxPageLimit {
-			v.Add("limit", "is a whole number from 1 to "+strconv.Itoa(maxPageLimit))
-		}
+func pageArgs(v *apperr.ValidationError, limit, cursor string) (int, *paging.Cursor) {
+	n, err := paging.Limit(limit, defaultPageLimit, maxPageLimit)
+	if err != nil {
+		v.Add("limit", err.Error())
 	}
-	after, err := pgstore.DecodeKeyset(cursor)
+	after, err := pgstore.DecodeCursor(cursor)
 	if err != nil {
 		v.Add("cursor", err.Error())
 	}

@@ -27,12 +27,14 @@ var (
 	openAPISubscriptions []byte
 	//go:embed openapi_deliveries.json
 	openAPIDeliveries []byte
+	//go:embed openapi_stream.json
+	openAPIStream []byte
 )
 
 // openAPI returns the service's OpenAPI document: its parts merged.
 func openAPI() []byte {
 	doc := openAPIBase
-	for _, part := range [][]byte{openAPISubscriptions, openAPIDeliveries} {
+	for _, part := range [][]byte{openAPISubscriptions, openAPIDeliveries, openAPIStream} {
 		var err error
 		if doc, err = apidocs.Merge(doc, part); err != nil {
 			panic("notification: openapi parts: " + err.Error()) // embedded documents: a build-time error
@@ -74,6 +76,8 @@ func Service(version string) app.Service {
 			}
 			n := NewNotifier(pgstore.New(d.DB), cfg)
 			MountHTTP(d.API, n, d.Log)
+			live := NewStreamer(d.JetStream, n.store, d.Log) // GET /v1/stream (stream.go)
+			live.Mount(d.API)
 			// Schedule events first make their tenant the owner of what they are about, then
 			// match subscriptions; container events only match.
 			tracking, err := app.EventConsumer(d, TrackingConsumer, 4, n.Match)
@@ -92,7 +96,7 @@ func Service(version string) app.Service {
 			// notification.v1.* events leave Postgres through the outbox (deliveries.go).
 			relay := postgres.NewRelay(d.DB, natsx.NewPublisher(d.JetStream, natsx.WithSubjectTemplate(events.SubjectTemplate)),
 				postgres.RelayOptions{Logger: d.Log})
-			workers := []app.Worker{tracking, schedule, n.Dispatcher(d.Log), relay}
+			workers := []app.Worker{tracking, schedule, n.Dispatcher(d.Log), relay, live}
 			return workers, nil
 		},
 	}

@@ -357,7 +357,7 @@ func (n *Notifier) Subscriptions(ctx context.Context, p auth.Principal, q Subscr
 // UpdateSubscription applies r to subscription id at the version ifMatch names, with the checks
 // of CreateSubscription.
 func (n *Notifier) UpdateSubscription(ctx context.Context, p auth.Principal, id, ifMatch string, r SubscriptionPatch) (pgstore.Subscription, error) {
-	version, err := IfMatch(ifMatch)
+	version, err := kitx.IfMatch(ifMatch)
 	if err != nil {
 		return pgstore.Subscription{}, err
 	}
@@ -397,7 +397,7 @@ func (n *Notifier) UpdateSubscription(ctx context.Context, p auth.Principal, id,
 
 // DeleteSubscription deletes subscription id at the version ifMatch names.
 func (n *Notifier) DeleteSubscription(ctx context.Context, p auth.Principal, id, ifMatch string) error {
-	version, err := IfMatch(ifMatch)
+	version, err := kitx.IfMatch(ifMatch)
 	if err != nil {
 		return err
 	}
@@ -407,7 +407,7 @@ func (n *Notifier) DeleteSubscription(ctx context.Context, p auth.Principal, id,
 // RotateSecret gives subscription id (at the version ifMatch names) a new secret, r's or a
 // generated one; the old one still signs for cfg.RotationGrace.
 func (n *Notifier) RotateSecret(ctx context.Context, p auth.Principal, id, ifMatch string, r SecretRequest) (pgstore.Subscription, error) {
-	version, err := IfMatch(ifMatch)
+	version, err := kitx.IfMatch(ifMatch)
 	if err != nil {
 		return pgstore.Subscription{}, err
 	}

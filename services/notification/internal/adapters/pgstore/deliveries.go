@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/pkg/postgres"
 )
 
@@ -40,38 +41,53 @@ type NewDelivery struct {
 // InsertDeliveries records one delivery of d for every active subscription of d.Tenant that
 // listens on one of d.Keys (found through subscription_keys' primary key, not a scan) and
 // takes d.EventType (an empty event_types takes every type). A subscription that already has
-// the event is skipped. When any delivery is inserted, the dispatcher is notified (at commit).
-// It returns how many deliveries were inserted.
+// the event is skipped. It returns how many deliveries were inserted.
+//
+// The dispatchers are notified (at commit) only when a new delivery heads its lane: behind a
+// pending delivery it is claimed by whichever dispatcher finishes that one, or by a poll. A
+// notifying commit holds the database's notification lock through its fsync, so notifying
+// every event would serialise the consumers.
 func (s *Store) InsertDeliveries(ctx context.Context, db postgres.DB, d NewDelivery) (int64, error) {
 	if d.Tenant == "" || len(d.Keys) == 0 {
 		return 0, nil
 	}
 	kinds, values := splitKeys(d.Keys)
-	tag, err := db.Exec(ctx, `INSERT INTO deliveries (subscription_id, tenant_id, event_id, event_type, subject, lane, body)
-SELECT s.id, s.tenant_id, $2, $3, $4, $5, $6
-FROM subscriptions s
-WHERE s.id IN (SELECT k.subscription_id
-               FROM unnest($7::text[], $8::text[]) AS q(kind, value)
-               JOIN subscription_keys k ON k.kind = q.kind AND k.value = q.value)
-  AND s.tenant_id = $1
-  AND s.status = 'active'
-  AND (cardinality(s.event_types) = 0 OR $3 = ANY (s.event_types))
-ORDER BY s.id
-ON CONFLICT (subscription_id, event_id) DO NOTHING`,
-		d.Tenant, d.EventID, d.EventType, d.Subject, d.Lane, d.Body, kinds, values)
+	var inserted int64
+	var head bool
+	// The subquery sees the lane as it was before this statement: without the new rows.
+	err := db.QueryRow(ctx, `WITH ins AS (
+    INSERT INTO deliveries (subscription_id, tenant_id, event_id, event_type, subject, lane, body)
+    SELECT s.id, s.tenant_id, $2, $3, $4, $5, $6
+    FROM subscriptions s
+    WHERE s.id IN (SELECT k.subscription_id
+                   FROM unnest($7::text[], $8::text[]) AS q(kind, value)
+                   JOIN subscription_keys k ON k.kind = q.kind AND k.value = q.value)
+      AND s.tenant_id = $1
+      AND s.status = 'active'
+      AND (cardinality(s.event_types) = 0 OR $3 = ANY (s.event_types))
+    ORDER BY s.id
+    ON CONFLICT (subscription_id, event_id) DO NOTHING
+    RETURNING subscription_id
+)
+SELECT count(*), coalesce(bool_or(NOT EXISTS (SELECT 1 FROM deliveries p
+    WHERE p.subscription_id = ins.subscription_id AND p.lane = $5 AND p.status = 'pending')), false)
+FROM ins`,
+		d.Tenant, d.EventID, d.EventType, d.Subject, d.Lane, d.Body, kinds, values).Scan(&inserted, &head)
 	if err != nil {
 		return 0, fmt.Errorf("insert deliveries: %w", err)
 	}
-	if tag.RowsAffected() > 0 {
-		if err := notifyDeliveries(ctx, db); err != nil {
+	if head {
+		if err := notifyDeliveries(ctx, db, d.Lane); err != nil {
 			return 0, err
 		}
 	}
-	return tag.RowsAffected(), nil
+	return inserted, nil
 }
 
-func notifyDeliveries(ctx context.Context, db postgres.DB) error {
-	if _, err := db.Exec(ctx, `SELECT pg_notify(`+deliveriesChannel+`, '')`); err != nil {
+// notifyDeliveries wakes the dispatchers at commit; the payload (the lane of a new delivery,
+// or "") is only informative.
+func notifyDeliveries(ctx context.Context, db postgres.DB, lane string) error {
+	if _, err := db.Exec(ctx, `SELECT pg_notify(`+deliveriesChannel+`, $1)`, lane); err != nil {
 		return fmt.Errorf("notify deliveries: %w", err)
 	}
 	return nil
@@ -124,7 +140,14 @@ type Claim struct {
 	CallbackURL    string
 	Scheme         string
 	Secret         string
-	PreviousSecret string // "" unless a rotation is in its grace period at claim time
+	PreviousSecret string     // "" unless a rotation is under way
+	PreviousUntil  *time.Time // the end of the rotation's grace period
+}
+
+// Subscription is what c knows of its subscription: enough to sign and send it.
+func (c Claim) Subscription() Subscription {
+	return Subscription{ID: c.SubscriptionID, Tenant: c.Tenant, CallbackURL: c.CallbackURL, Scheme: c.Scheme,
+		Secret: c.Secret, PreviousSecret: c.PreviousSecret, PreviousUntil: c.PreviousUntil, Status: StatusActive}
 }
 
 // ClaimDeliveries takes at most limit due deliveries for sending: pending, next_attempt_at
@@ -150,8 +173,7 @@ UPDATE deliveries d SET next_attempt_at = $2, updated_at = clock_timestamp()
 FROM due, subscriptions s
 WHERE d.id = due.id AND s.id = d.subscription_id
 RETURNING d.id, d.subscription_id, d.tenant_id, d.event_id, d.event_type, d.attempts, d.body, d.updated_at,
-          s.callback_url, s.scheme, s.secret,
-          CASE WHEN s.previous_until > $1 THEN coalesce(s.previous_secret, '') ELSE '' END`,
+          s.callback_url, s.scheme, s.secret, coalesce(s.previous_secret, ''), s.previous_until`,
 		now, leaseUntil, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -159,7 +181,7 @@ RETURNING d.id, d.subscription_id, d.tenant_id, d.event_id, d.event_type, d.atte
 	claims, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Claim, error) {
 		var c Claim
 		err := r.Scan(&c.ID, &c.SubscriptionID, &c.Tenant, &c.EventID, &c.EventType, &c.Attempts, &c.Body, &c.Token,
-			&c.CallbackURL, &c.Scheme, &c.Secret, &c.PreviousSecret)
+			&c.CallbackURL, &c.Scheme, &c.Secret, &c.PreviousSecret, &c.PreviousUntil)
 		return c, err
 	})
 	if err != nil {
@@ -168,11 +190,12 @@ RETURNING d.id, d.subscription_id, d.tenant_id, d.event_id, d.event_type, d.atte
 	return claims, nil
 }
 
-// Attempt is the record of one try at sending a delivery.
+// Attempt is the record of one try at sending a delivery, in the JSON its subscription's
+// owner reads (GET /v1/subscriptions/{id}/deliveries).
 type Attempt struct {
 	Attempt    int       `json:"attempt"`
 	StartedAt  time.Time `json:"startedAt"`
-	StatusCode *int      `json:"statusCode"`
+	StatusCode *int      `json:"statusCode"` // null: no HTTP answer
 	LatencyMS  int       `json:"latencyMs"`
 	Error      string    `json:"error,omitempty"`
 	Response   string    `json:"response,omitempty"`
@@ -204,6 +227,12 @@ type Verdict struct {
 func (s *Store) RecordAttempt(ctx context.Context, c Claim, a Attempt,
 	decide func(tx pgx.Tx, h SubscriptionHealth) (Verdict, error)) (recorded bool, err error) {
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		// The subscription's row is locked until commit; not waiting for the WAL flush keeps
+		// that short. A record lost with a crash of the database only means the attempt is
+		// made again, with the same webhook-id, when its lease expires.
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return fmt.Errorf("record attempt: %w", err)
+		}
 		var attempts int
 		err := tx.QueryRow(ctx, `SELECT attempts FROM deliveries
 WHERE id = $1 AND status = 'pending' AND updated_at = $2 FOR UPDATE`, c.ID, c.Token).Scan(&attempts)
@@ -278,7 +307,7 @@ type DeliveryFilter struct {
 	EventType      string    // "" for any
 	Since          time.Time // created at or after; zero for any
 	Limit          int
-	After          *Keyset // the page before ended here
+	After          *paging.Cursor // the page before ended here
 }
 
 // Deliveries lists a subscription's deliveries, newest first, each with its attempts.
@@ -351,7 +380,7 @@ func (s *Store) RetryDelivery(ctx context.Context, sub, id string, now time.Time
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("delivery %s: %w", id, apperr.ErrNotFound)
 		}
-		if _, ok := pgError(err, codeInvalidText); ok {
+		if _, ok := postgres.ErrorCode(err, postgres.CodeInvalidText); ok {
 			return fmt.Errorf("delivery %q: %w", id, apperr.ErrNotFound)
 		}
 		if err != nil {
@@ -364,7 +393,7 @@ func (s *Store) RetryDelivery(ctx context.Context, sub, id string, now time.Time
 WHERE id = $1`, id, now); err != nil {
 			return fmt.Errorf("retry delivery: %w", err)
 		}
-		return notifyDeliveries(ctx, tx)
+		return notifyDeliveries(ctx, tx, "")
 	})
 }
 
@@ -386,7 +415,7 @@ WHERE subscription_id = $1 AND status = $2 AND ($3::timestamptz IS NULL OR creat
 		if n == 0 {
 			return nil
 		}
-		return notifyDeliveries(ctx, tx)
+		return notifyDeliveries(ctx, tx, "")
 	})
 	return n, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -213,5 +214,74 @@ func TestClaimRecordRetry(t *testing.T) {
 	claims, err = s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10)
 	if err != nil || len(claims) != 1 || claims[0].ID != list[1].ID || claims[0].Attempts != 1 {
 		t.Fatalf("after replay claimed %+v (%v)", claims, err)
+	}
+}
+
+// The dispatchers are woken by a delivery that heads its lane, not by one queued behind a
+// pending delivery (whoever sends that one claims it next).
+func TestInsertNotifiesLaneHeads(t *testing.T) {
+	s, pool := deliveryStore(t)
+	ctx := t.Context()
+	a := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU1234565"}
+	b := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU7654321"}
+	rawSubscription(t, pool, "acme", "active", nil, a, b)
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	var channel string
+	if err := conn.QueryRow(ctx, `SELECT left('deliveries_' || current_schema(), 63)`).Scan(&channel); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = conn.Exec(context.Background(), "UNLISTEN *") }()
+	for i, k := range []pgstore.Key{a, a, b} { // the second event of lane a waits behind the first
+		insert(t, s, pool, pgstore.NewDelivery{Tenant: "acme", EventID: "ev-" + strconv.Itoa(i), EventType: "GTIN", Subject: k.Value,
+			Lane: "container:" + k.Value, Body: []byte(`{}`), Keys: []pgstore.Key{k}})
+	}
+	// Notifications arrive in commit order: a second one for lane a would come before b's.
+	for _, want := range []string{"container:" + a.Value, "container:" + b.Value} {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		n, err := conn.Conn().WaitForNotification(wctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", want, err)
+		}
+		if n.Payload != want {
+			t.Fatalf("notified for %q, want %q", n.Payload, want)
+		}
+	}
+}
+
+// A claim during a rotation's grace period carries both secrets; after it, only the new one.
+func TestClaimCarriesRotation(t *testing.T) {
+	s, pool := deliveryStore(t)
+	ctx := t.Context()
+	box := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU1234565"}
+	sub := rawSubscription(t, pool, "acme", "active", nil, box)
+	const previous = "whsec_c2VjcmV0LXRoYXQtd2FzLWluLXVzZS1iZWZvcmU="
+	until := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	if _, err := pool.Exec(ctx, `UPDATE subscriptions SET previous_secret = $2, previous_until = $3 WHERE id = $1`, sub, previous, until); err != nil {
+		t.Fatal(err)
+	}
+	insert(t, s, pool, pgstore.NewDelivery{Tenant: "acme", EventID: "ev", EventType: "GTIN", Subject: box.Value,
+		Lane: "container:" + box.Value, Body: []byte(`{}`), Keys: []pgstore.Key{box}})
+	now := time.Now()
+	claims, err := s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 1)
+	if err != nil || len(claims) != 1 {
+		t.Fatalf("claimed %+v (%v)", claims, err)
+	}
+	c := claims[0].Subscription()
+	if c.ID != sub || c.Scheme != pgstore.SchemeStandard || c.CallbackURL != "https://example.com/hook" {
+		t.Fatalf("claim's subscription %+v", c)
+	}
+	if got := c.Secrets(now); len(got) != 2 || got[0] != c.Secret || got[1] != previous {
+		t.Fatalf("secrets during the rotation %v", got)
+	}
+	if got := c.Secrets(until.Add(time.Second)); len(got) != 1 || got[0] != c.Secret {
+		t.Fatalf("secrets after the grace period %v", got)
 	}
 }

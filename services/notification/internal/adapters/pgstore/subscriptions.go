@@ -2,8 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/pkg/postgres"
 )
 
@@ -196,45 +195,14 @@ func subscription(ctx context.Context, db postgres.DB, id, tenant string, lock b
 	return sub, err
 }
 
-// Keyset is a position in a list sorted newest first: the created_at and id of the last item
-// of a page, after which the next page starts. It travels to clients as an opaque string.
-type Keyset struct {
-	At time.Time `json:"t"`
-	ID string    `json:"i"`
-}
-
-// Encode returns the opaque form of k.
-func (k Keyset) Encode() string {
-	b, _ := json.Marshal(k) // a time and a string always marshal
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// ErrBadKeyset: a cursor this store did not issue.
-var ErrBadKeyset = errors.New("is not a cursor this API returned")
-
-// DecodeKeyset parses an opaque Keyset; "" is the first page (nil).
-func DecodeKeyset(s string) (*Keyset, error) {
-	if s == "" {
-		return nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, ErrBadKeyset
-	}
-	var k Keyset
-	if err := json.Unmarshal(b, &k); err != nil || k.At.IsZero() {
-		return nil, ErrBadKeyset
-	}
-	if !isUUID(k.ID) {
-		return nil, ErrBadKeyset
-	}
-	return &k, nil
-}
+// DecodeCursor parses an opaque list cursor of this store (whose ids are UUIDs); "" is the first
+// page (nil).
+func DecodeCursor(s string) (*paging.Cursor, error) { return paging.Decode(s, isUUID) }
 
 // ListSubscriptions returns up to limit subscriptions of tenant ("" for every tenant's), newest
 // first, after the position `after` (nil: from the start), and the position of the next page
 // (nil on the last).
-func (s *Store) ListSubscriptions(ctx context.Context, tenant string, after *Keyset, limit int) ([]Subscription, *Keyset, error) {
+func (s *Store) ListSubscriptions(ctx context.Context, tenant string, after *paging.Cursor, limit int) ([]Subscription, *paging.Cursor, error) {
 	var at any
 	var id string
 	if after != nil {
@@ -258,7 +226,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, tenant string, after *Key
 	}
 	subs = subs[:limit]
 	last := subs[limit-1]
-	return subs, &Keyset{At: last.CreatedAt, ID: last.ID}, nil
+	return subs, &paging.Cursor{At: last.CreatedAt, ID: last.ID}, nil
 }
 
 // isUUID reports whether s is a UUID in its canonical text form (any case).

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
+	"github.com/scodalabs/scoda/pkg/paging"
 	"github.com/scodalabs/scoda/pkg/postgres"
 	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
 )
@@ -188,7 +189,7 @@ func TestListSubscriptionsPages(t *testing.T) {
 		}
 	}
 	var got []string
-	var after *pgstore.Keyset
+	var after *paging.Cursor
 	for page := 0; ; page++ {
 		subs, next, err := s.ListSubscriptions(ctx, "acme", after, 2)
 		if err != nil {
@@ -203,7 +204,7 @@ func TestListSubscriptionsPages(t *testing.T) {
 		if page > 3 {
 			t.Fatal("paging does not end")
 		}
-		if after, err = pgstore.DecodeKeyset(next.Encode()); err != nil {
+		if after, err = pgstore.DecodeCursor(next.Encode()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -214,7 +215,7 @@ func TestListSubscriptionsPages(t *testing.T) {
 	if err != nil || len(all) != 5 || next != nil {
 		t.Fatalf("all: %d, next %v, %v", len(all), next, err)
 	}
-	if _, err := pgstore.DecodeKeyset("bm90LWEta2V5c2V0"); !errors.Is(err, pgstore.ErrBadKeyset) {
+	if _, err := pgstore.DecodeCursor("bm90LWEta2V5c2V0"); !errors.Is(err, paging.ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)
 	}
 }
