@@ -1,17 +1,12 @@
 package notification_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -26,64 +21,11 @@ import (
 	"github.com/scodalabs/scoda/pkg/testkit"
 	"github.com/scodalabs/scoda/pkg/testkit/natstest"
 	"github.com/scodalabs/scoda/pkg/testkit/pgtest"
+	"github.com/scodalabs/scoda/pkg/testkit/proctest"
 	"github.com/scodalabs/scoda/pkg/testkit/redistest"
 	"github.com/scodalabs/scoda/services/notification/internal/notification"
 	"github.com/scodalabs/scoda/services/notification/internal/webhook"
 )
-
-// child is the notification binary running as a process of its own, as in production.
-type child struct {
-	cmd  *exec.Cmd
-	url  string
-	logs bytes.Buffer
-}
-
-// runChild starts bin with env on a free local port and returns once /readyz answers 200.
-func runChild(t *testing.T, bin string, env []string) *child {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	c := &child{cmd: exec.Command(bin), url: "http://" + addr}
-	c.cmd.Env = append(append(os.Environ(), env...), "HTTP_ADDR="+addr)
-	c.cmd.Stdout, c.cmd.Stderr = &c.logs, &c.logs
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c.cmd.ProcessState == nil { // still running: the test failed before killing it
-			_ = c.cmd.Process.Kill()
-			_ = c.cmd.Wait()
-		}
-		if t.Failed() {
-			t.Logf("notification process output:\n%s", c.logs.String())
-		}
-	})
-	testkit.Eventually(t, time.Minute, func() error {
-		resp, err := http.Get(c.url + "/readyz")
-		if err != nil {
-			return err
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("/readyz answered %d", resp.StatusCode)
-		}
-		return nil
-	})
-	return c
-}
-
-// sigkill ends the process at once: no drain, no in-flight attempt recorded.
-func (c *child) sigkill(t *testing.T) {
-	t.Helper()
-	if err := c.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.cmd.Wait()
-}
 
 // flakyReceiver is a webhook endpoint that verifies every signature, fails about one request
 // in five (decided by a hash of the webhook-id and its attempt, and never from the fourth
@@ -165,10 +107,7 @@ func TestKilledWhileDeliveringLosesNothing(t *testing.T) {
 	const containers, perContainer = 100, 100
 	const total = containers * perContainer
 
-	bin := filepath.Join(t.TempDir(), "notification")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/scodalabs/scoda/services/notification/cmd/notification").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := proctest.Build(t, "github.com/scodalabs/scoda/services/notification/cmd/notification")
 	dsn, schema := pgtest.Schema(t, "notifcrash")
 	_, prefix := redistest.New(t)
 	ns := natstest.Start(t)
@@ -176,7 +115,7 @@ func TestKilledWhileDeliveringLosesNothing(t *testing.T) {
 		"REDIS_KEY_PREFIX=" + prefix, "NATS_URL=" + ns.URL, "AUTH_JWT_SECRET=" + auth.DevSecret, "LOG_LEVEL=warn",
 		"NOTIFICATION_ALLOWED_NETS=127.0.0.1/32", "NOTIFICATION_RETRY_SCHEDULE=20ms,50ms,100ms,200ms,400ms,800ms,1s",
 		"NOTIFICATION_POLL_INTERVAL=20ms", "NOTIFICATION_TIMEOUT=2s"}
-	first := runChild(t, bin, env)
+	first := proctest.Start(t, bin, env...)
 
 	nc, err := nats.Connect(ns.URL)
 	if err != nil {
@@ -224,7 +163,7 @@ func TestKilledWhileDeliveringLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, first.url+"/v1/subscriptions",
+	req, err := http.NewRequest(http.MethodPost, first.URL+"/v1/subscriptions",
 		strings.NewReader(`{"callbackUrl":"`+rc.URL+`/hook","filters":{"allContainers":true}}`))
 	if err != nil {
 		t.Fatal(err)
@@ -267,13 +206,13 @@ func TestKilledWhileDeliveringLosesNothing(t *testing.T) {
 		return nil
 	})
 	before := rc.received()
-	first.sigkill(t)
+	first.Kill(t)
 	killedAt := time.Since(start)
 	t.Logf("killed after %d events received in %v (%.0f deliveries/s)", before, killedAt.Round(time.Millisecond),
 		float64(before)/killedAt.Seconds())
 
 	restart := time.Now()
-	runChild(t, bin, env)
+	proctest.Start(t, bin, env...)
 	testkit.Eventually(t, 3*time.Minute, func() error {
 		if n := rc.received(); n < total {
 			return fmt.Errorf("%d of %d events received", n, total)

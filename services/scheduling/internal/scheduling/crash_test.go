@@ -5,11 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,72 +19,18 @@ import (
 	"github.com/scodalabs/scoda/pkg/testkit"
 	"github.com/scodalabs/scoda/pkg/testkit/natstest"
 	"github.com/scodalabs/scoda/pkg/testkit/pgtest"
+	"github.com/scodalabs/scoda/pkg/testkit/proctest"
 	"github.com/scodalabs/scoda/pkg/testkit/redistest"
 )
 
-// process is the scheduling binary running as a child process, as it runs in production.
-type process struct {
-	cmd  *exec.Cmd
-	base string
-	logs *bytes.Buffer
-}
-
-// startProcess runs bin with env and waits until it is ready.
-func startProcess(t *testing.T, bin string, env []string) *process {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: exec.Command(bin), base: "http://" + addr, logs: &bytes.Buffer{}}
-	p.cmd.Env = append(os.Environ(), append(env, "HTTP_ADDR="+addr)...)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			_ = p.cmd.Wait()
-		}
-		if t.Failed() {
-			t.Logf("scheduling output:\n%s", p.logs)
-		}
-	})
-	testkit.Eventually(t, 60*time.Second, func() error {
-		resp, err := http.Get(p.base + "/readyz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz %d", resp.StatusCode)
-		}
-		return nil
-	})
-	return p
-}
-
-// kill ends the process with SIGKILL: no drain, no shutdown hooks.
-func (p *process) kill(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = p.cmd.Wait() // "signal: killed"
-}
-
-func (p *process) post(t *testing.T, path, token string, body any) (int, []byte) {
+// post sends body as JSON to base+path with token and returns the status and the answer.
+func post(t *testing.T, base, path, token string, body any) (int, []byte) {
 	t.Helper()
 	b, err := json.Marshal(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, p.base+path, bytes.NewReader(b))
+	req, err := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,11 +55,7 @@ func TestKilledBetweenCommitAndPublishLosesNoEvent(t *testing.T) {
 	if testing.Short() && !testkit.InCI() {
 		t.Skip("builds and runs the service binary (not with -short outside CI)")
 	}
-	bin := filepath.Join(t.TempDir(), "scheduling")
-	build := exec.Command("go", "build", "-o", bin, "github.com/scodalabs/scoda/services/scheduling/cmd/scheduling")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := proctest.Build(t, "github.com/scodalabs/scoda/services/scheduling/cmd/scheduling")
 	dsn, schema := pgtest.Schema(t, "schedcrash")
 	_, prefix := redistest.New(t)
 	ns := natstest.Start(t)
@@ -132,9 +70,9 @@ func TestKilledBetweenCommitAndPublishLosesNoEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	first := startProcess(t, bin, env)
+	first := proctest.Start(t, bin, env...)
 	dep := time.Now().Add(7 * 24 * time.Hour).UTC().Truncate(time.Minute)
-	status, raw := first.post(t, "/v1/departures", token, map[string]any{"route": testRoute, "trainNumber": "X8801",
+	status, raw := post(t, first.URL, "/v1/departures", token, map[string]any{"route": testRoute, "trainNumber": "X8801",
 		"status": "open", "plannedDeparture": dep.Format(time.RFC3339), "cutoff": dep.Add(-12 * time.Hour).Format(time.RFC3339)})
 	if status != http.StatusCreated {
 		t.Fatalf("create departure = %d: %s", status, raw)
@@ -153,7 +91,7 @@ func TestKilledBetweenCommitAndPublishLosesNoEvent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		status, raw := first.post(t, "/v1/bookings", token, map[string]any{"departureID": d.ID, "tenant": "acme",
+		status, raw := post(t, first.URL, "/v1/bookings", token, map[string]any{"departureID": d.ID, "tenant": "acme",
 			"equipmentReference": string(no), "isoEquipmentCode": "22G1", "grossWeightKg": 10000, "from": "CNJZH", "to": "KZALA"})
 		if status != http.StatusCreated {
 			t.Fatalf("booking %d = %d: %s", i, status, raw)
@@ -177,9 +115,9 @@ func TestKilledBetweenCommitAndPublishLosesNoEvent(t *testing.T) {
 		t.Fatalf("%d booking events in the outbox before the kill, want %d (committed, not published)", waiting, n)
 	}
 
-	first.kill(t)
+	first.Kill(t)
 	ns.Restart(t)
-	startProcess(t, bin, env)
+	proctest.Start(t, bin, env...)
 
 	_, js := natstest.Connect(t, ns.URL)
 	testkit.Eventually(t, 30*time.Second, func() error {
