@@ -42,7 +42,10 @@ func EventConsumer(d *Deps, c natsx.Consumer, workers int, fn EventHandler) (Wor
 		}
 		return nil
 	}
-	sub, err := natsx.NewSubscriber(d.JetStream, c.Stream, name, h, natsx.SubscriberOptions{Workers: workers, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
+	// In order per subject: container events carry the container in the subject, so the events
+	// about one container are applied in stream order (notification's delivery lanes rely on it).
+	sub, err := natsx.NewSubscriber(d.JetStream, c.Stream, name, h, natsx.SubscriberOptions{Workers: workers,
+		InOrderPerSubject: true, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", name, err)
 	}

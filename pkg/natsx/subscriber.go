@@ -102,6 +102,11 @@ type SubscriberOptions struct {
 	// DoubleAck waits for the server to confirm each ack, for handlers whose side effects
 	// must not run twice when an ack is lost. It costs a round trip per message.
 	DoubleAck bool
+	// InOrderPerSubject handles the messages of one subject one at a time, in the order they
+	// arrive, while other subjects still run on every worker: with a subject per container,
+	// the events about one container are applied in stream order. (A message redelivered after
+	// a transient error comes back later, behind what arrived since.)
+	InOrderPerSubject bool
 
 	// SubjectTemplate names subjects by a low-cardinality template in span names and metrics
 	// (see WithSubjectTemplate); the default uses the subject as it is.
@@ -221,6 +226,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		inflight atomic.Int64
 		lastErr  error
 		failures int
+		order    subjectQueue
 	)
 	for {
 		acquired := false
@@ -256,10 +262,19 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		}
 		wg.Add(1)
 		inflight.Add(1)
+		var after <-chan struct{} // closed when the previous message of the subject is done
+		var done func()
+		if s.opts.InOrderPerSubject {
+			after, done = order.enter(msg.Subject())
+		}
 		go func() {
 			defer wg.Done()
 			defer inflight.Add(-1)
 			defer func() { <-slots }()
+			if done != nil {
+				defer done()
+				<-after
+			}
 			s.process(handlerBase, msg, rc)
 		}()
 	}
@@ -675,4 +690,35 @@ func consumerInstruments(m metric.Meter) (metric.Int64Counter, metric.Float64His
 		metric.WithDescription("Duration of processing operation."),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
 	return processed, duration
+}
+
+// subjectQueue orders the handling of messages per subject: each message waits for the one
+// before it on the same subject. Only the Run loop calls enter; done runs in the handlers.
+type subjectQueue struct {
+	mu   sync.Mutex
+	last map[string]chan struct{} // the latest message's done channel, per subject in flight
+}
+
+// enter queues a message of subject: it may start when after is closed, and must call done
+// when it has finished.
+func (q *subjectQueue) enter(subject string) (after <-chan struct{}, done func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.last == nil {
+		q.last = map[string]chan struct{}{}
+	}
+	prev, mine := q.last[subject], make(chan struct{})
+	q.last[subject] = mine
+	if prev == nil {
+		prev = make(chan struct{})
+		close(prev)
+	}
+	return prev, func() {
+		q.mu.Lock()
+		if q.last[subject] == mine {
+			delete(q.last, subject)
+		}
+		q.mu.Unlock()
+		close(mine)
+	}
 }

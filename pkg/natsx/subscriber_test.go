@@ -363,3 +363,68 @@ func TestSubscriberStopsWhenConsumerDeleted(t *testing.T) {
 		t.Error("Run returned nil after its consumer was deleted")
 	}
 }
+
+// With InOrderPerSubject, the messages of one subject are handled one at a time in stream order,
+// while another subject's run beside them.
+func TestSubscriberInOrderPerSubject(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.ensure(t, testConsumer("ordered"))
+	var (
+		mu      sync.Mutex
+		order   = map[string][]string{} // subject -> message ids in handling order
+		running = map[string]int{}      // subject -> handlers running now
+		overlap bool                    // two subjects' handlers ran at once
+		tooMany bool                    // two handlers of one subject ran at once
+	)
+	h := func(_ context.Context, m *natsx.Message) error {
+		mu.Lock()
+		running[m.Subject]++
+		tooMany = tooMany || running[m.Subject] > 1
+		overlap = overlap || len(running) > 1
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		order[m.Subject] = append(order[m.Subject], m.MsgID)
+		if running[m.Subject]--; running[m.Subject] == 0 {
+			delete(running, m.Subject)
+		}
+		mu.Unlock()
+		return nil
+	}
+	const n = 40
+	var want []string
+	for i := range n {
+		subject := "events.a"
+		if i%2 == 1 {
+			subject = "events.b"
+		}
+		id := fmt.Sprintf("m-%02d", i)
+		if subject == "events.a" {
+			want = append(want, id)
+		}
+		if _, err := e.publisher().Publish(t.Context(), subject, id, []byte(id), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start(t, e.subscriber(t, e.js, "ordered", h, natsx.SubscriberOptions{Workers: 4, Prefetch: 16, InOrderPerSubject: true}))
+	testkit.Eventually(t, waitFor, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if got := len(order["events.a"]) + len(order["events.b"]); got != n {
+			return fmt.Errorf("%d of %d handled", got, n)
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if tooMany {
+		t.Error("two messages of one subject were handled at once")
+	}
+	if !overlap {
+		t.Error("the two subjects never ran side by side")
+	}
+	if fmt.Sprint(order["events.a"]) != fmt.Sprint(want) {
+		t.Errorf("events.a handled in order %v, want %v", order["events.a"], want)
+	}
+}
