@@ -22,6 +22,10 @@ help: ## list the targets
 run: ## run the stores and the three services with prefixed logs (Ctrl-C stops all)
 	@scripts/run.sh
 
+.PHONY: traces
+traces: ## run Jaeger v2 (UI :16686, OTLP :4318) for `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 make run`; for people, not CI
+	@scripts/traces.sh
+
 .PHONY: stores
 stores: ## start PostgreSQL, Redis and NATS JetStream where they are not running
 	@scripts/stack.sh up

@@ -30,6 +30,13 @@ package notification
 // letters and disabled subscriptions are announced on the NOTIFICATION stream through the
 // outbox. A re-sent dead letter (retry, replay) gets one more attempt; if it fails it is dead
 // again.
+//
+// Tracing: Match keeps the W3C trace context of the consumer span with each delivery
+// (deliveries.traceparent, tracestate), and every attempt at sending it is a CLIENT span
+// "webhook POST" started as a child of that context, so the webhook call is in the event's
+// trace (ingest -> publish -> consume -> webhook), each retry a sibling span under the same
+// parent. The receiver gets the attempt span's traceparent (and tracestate) header; baggage is
+// never sent outside.
 
 import (
 	"bytes"
@@ -50,6 +57,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -96,6 +109,7 @@ func (n *Notifier) Match(ctx context.Context, tx pgx.Tx, ev events.Event) error 
 			refs = append(refs, k)
 		}
 	}
+	parent, state := traceContextOf(ctx)
 	for _, tenant := range tenants {
 		if tenant == "" {
 			continue // an event of no tenant goes to no shipper
@@ -106,7 +120,8 @@ func (n *Notifier) Match(ctx context.Context, tx pgx.Tx, ev events.Event) error 
 		}
 		keys := append(append([]pgstore.Key(nil), refs...), pgstore.Key{Kind: pgstore.KindTenant, Value: tenant})
 		if _, err := n.store.InsertDeliveries(ctx, tx, pgstore.NewDelivery{Tenant: tenant, EventID: events.EventID(ev),
-			EventType: f.code, Subject: f.subject, Lane: f.lane, Body: body, Keys: keys}); err != nil {
+			EventType: f.code, Subject: f.subject, Lane: f.lane, Body: body, Keys: keys,
+			TraceParent: parent, TraceState: state}); err != nil {
 			return err
 		}
 	}
@@ -137,7 +152,7 @@ const (
 func (n *Notifier) Dispatcher(log *slog.Logger) app.Worker {
 	return app.WorkerFunc(func(ctx context.Context) error {
 		workers := max(n.cfg.Workers, 1)
-		d := &dispatcher{n: n, log: log.With("component", "dispatcher"),
+		d := &dispatcher{n: n, log: log.With("component", "dispatcher"), tracer: otel.Tracer(tracerName),
 			client: egress.NewClient(egress.Options{AllowHTTP: n.cfg.AllowHTTP, AllowedNets: n.cfg.AllowedNets, Timeout: n.cfg.Timeout}),
 			wake:   make(chan struct{}, 1), slots: make(chan struct{}, workers)}
 		return d.run(ctx)
@@ -147,6 +162,7 @@ func (n *Notifier) Dispatcher(log *slog.Logger) app.Worker {
 type dispatcher struct {
 	n      *Notifier
 	log    *slog.Logger
+	tracer trace.Tracer
 	client *http.Client
 	wake   chan struct{}
 	slots  chan struct{} // one per delivery in flight
@@ -238,17 +254,24 @@ type result struct {
 	err        string
 	failure    notificationv1.DeliveryFailure
 	response   []byte
-	retryAfter time.Duration // 0: none given
+	retryAfter time.Duration     // 0: none given
+	span       trace.SpanContext // the attempt's span
 }
 
-// deliver makes one attempt at c and records it.
+// deliver makes one attempt at c and records it, both in the trace of the event c delivers.
 func (d *dispatcher) deliver(ctx context.Context, c pgstore.Claim) {
+	ctx = withStoredTrace(ctx, c)
 	started := d.n.now()
 	r := d.send(ctx, c, started)
 	a := pgstore.Attempt{StartedAt: started, LatencyMS: int(r.latency.Milliseconds()), Error: r.err,
 		Response: strings.ToValidUTF8(string(r.response), "\uFFFD")}
 	if r.status != 0 {
 		a.StatusCode = &r.status
+	}
+	if r.span.IsValid() {
+		// What the attempt leads to (a dead letter, a disabled subscription) is announced in
+		// the attempt's trace: the outbox stores this context with the event.
+		ctx = trace.ContextWithSpanContext(ctx, r.span)
 	}
 	rctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
@@ -265,8 +288,11 @@ func (d *dispatcher) deliver(ctx context.Context, c pgstore.Claim) {
 }
 
 // send signs and posts c's body to its endpoint through the guarded client, signed as the
-// test event is (signDelivery: every active secret during a rotation).
+// test event is (signDelivery: every active secret during a rotation), inside the attempt's
+// CLIENT span, whose trace context the request carries.
 func (d *dispatcher) send(ctx context.Context, c pgstore.Claim, started time.Time) (r result) {
+	ctx, span := d.startAttempt(ctx, c)
+	defer func() { r.span = span.SpanContext(); endAttempt(span, r) }()
 	body := c.Body
 	if c.Scheme == pgstore.SchemeDCSA {
 		body = dcsaBody(c.Body)
@@ -284,6 +310,7 @@ func (d *dispatcher) send(ctx context.Context, c pgstore.Claim, started time.Tim
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", userAgent)
+	traceContext.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := d.client.Do(req)
 	r.latency = time.Since(started)
 	if resp != nil {
@@ -311,6 +338,95 @@ func (d *dispatcher) send(ctx context.Context, c pgstore.Claim, started time.Tim
 }
 
 func success(status int) bool { return status >= 200 && status < 300 }
+
+// tracerName names the instrumentation of the dispatcher's spans.
+const tracerName = "github.com/scodalabs/scoda/services/notification/internal/notification"
+
+// traceContext is the only propagator used for deliveries: W3C TraceContext (traceparent,
+// tracestate). Baggage is neither stored with a delivery nor sent to a receiver.
+var traceContext propagation.TraceContext
+
+// Attributes of an attempt's span that semconv has no name for.
+const (
+	keyDeliveryID     = attribute.Key("scoda.delivery_id")
+	keySubscriptionID = attribute.Key("scoda.subscription_id")
+	keyAttempt        = attribute.Key("scoda.attempt")
+	keyEventID        = attribute.Key("scoda.event_id")
+)
+
+// traceContextOf returns the W3C traceparent and tracestate of the span in ctx ("" when there
+// is none).
+func traceContextOf(ctx context.Context) (parent, state string) {
+	carrier := propagation.MapCarrier{}
+	traceContext.Inject(ctx, carrier)
+	return carrier.Get("traceparent"), carrier.Get("tracestate")
+}
+
+// withStoredTrace returns ctx carrying the trace context stored with c (the consumer span that
+// matched its event) as the remote parent; ctx unchanged when none was stored or it is invalid.
+func withStoredTrace(ctx context.Context, c pgstore.Claim) context.Context {
+	if c.TraceParent == "" {
+		return ctx
+	}
+	return traceContext.Extract(ctx, propagation.MapCarrier{"traceparent": c.TraceParent, "tracestate": c.TraceState})
+}
+
+// startAttempt starts the CLIENT span of one attempt at c, a child of the trace context in ctx.
+func (d *dispatcher) startAttempt(ctx context.Context, c pgstore.Claim) (context.Context, trace.Span) {
+	attrs := []attribute.KeyValue{
+		semconv.HTTPRequestMethodPost,
+		keyDeliveryID.String(c.ID),
+		keySubscriptionID.String(c.SubscriptionID),
+		keyEventID.String(c.EventID),
+		keyAttempt.Int(c.Attempts + 1),
+	}
+	if u, err := url.Parse(c.CallbackURL); err == nil {
+		attrs = append(attrs, semconv.URLFull(spanURL(u)), semconv.ServerAddress(u.Hostname()))
+		if port := u.Port(); port != "" {
+			if p, err := strconv.Atoi(port); err == nil {
+				attrs = append(attrs, semconv.ServerPort(p))
+			}
+		} else if u.Scheme == "https" {
+			attrs = append(attrs, semconv.ServerPort(443))
+		} else if u.Scheme == "http" {
+			attrs = append(attrs, semconv.ServerPort(80))
+		}
+	}
+	return d.tracer.Start(ctx, "webhook POST", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+}
+
+// spanURL is the callback URL as a span may show it: without user info, query or fragment,
+// which may carry credentials.
+func spanURL(u *url.URL) string {
+	clean := *u
+	clean.User, clean.RawQuery, clean.ForceQuery, clean.Fragment, clean.RawFragment = nil, "", false, "", ""
+	return clean.String()
+}
+
+// endAttempt records the outcome of attempt r on its span and ends it. Anything but a 2xx is
+// an error, as the dispatcher counts it; error.type is the status code or the failure's class.
+func endAttempt(span trace.Span, r result) {
+	defer span.End()
+	if r.status != 0 {
+		span.SetAttributes(semconv.HTTPResponseStatusCode(r.status))
+	}
+	if success(r.status) {
+		return
+	}
+	errType := "_OTHER"
+	switch {
+	case r.status != 0:
+		errType = strconv.Itoa(r.status)
+	case r.failure == notificationv1.DeliveryFailure_DELIVERY_FAILURE_TIMEOUT:
+		errType = "timeout"
+	case r.failure == notificationv1.DeliveryFailure_DELIVERY_FAILURE_BLOCKED_ADDRESS:
+		errType = "blocked_address"
+	case r.failure == notificationv1.DeliveryFailure_DELIVERY_FAILURE_CONNECTION:
+		errType = "connection"
+	}
+	span.SetAttributes(semconv.ErrorTypeKey.String(errType))
+	span.SetStatus(codes.Error, r.err)
+}
 
 // describe turns a client error into a short message for the subscription's owner (without
 // the URL, which may carry credentials) and its class.

@@ -36,6 +36,11 @@ type NewDelivery struct {
 	Lane      string
 	Body      []byte
 	Keys      []Key
+	// TraceParent and TraceState are the W3C trace context of the span that matched the event
+	// (the consumer's), kept with each delivery so that every attempt to send it, however much
+	// later, is a span of the event's trace. Empty: none.
+	TraceParent string
+	TraceState  string
 }
 
 // InsertDeliveries records one delivery of d for every active subscription of d.Tenant that
@@ -56,8 +61,8 @@ func (s *Store) InsertDeliveries(ctx context.Context, db postgres.DB, d NewDeliv
 	var head bool
 	// The subquery sees the lane as it was before this statement: without the new rows.
 	err := db.QueryRow(ctx, `WITH ins AS (
-    INSERT INTO deliveries (subscription_id, tenant_id, event_id, event_type, subject, lane, body)
-    SELECT s.id, s.tenant_id, $2, $3, $4, $5, $6
+    INSERT INTO deliveries (subscription_id, tenant_id, event_id, event_type, subject, lane, body, traceparent, tracestate)
+    SELECT s.id, s.tenant_id, $2, $3, $4, $5, $6, nullif($9, ''), nullif($10, '')
     FROM subscriptions s
     WHERE s.id IN (SELECT k.subscription_id
                    FROM unnest($7::text[], $8::text[]) AS q(kind, value)
@@ -72,7 +77,7 @@ func (s *Store) InsertDeliveries(ctx context.Context, db postgres.DB, d NewDeliv
 SELECT count(*), coalesce(bool_or(NOT EXISTS (SELECT 1 FROM deliveries p
     WHERE p.subscription_id = ins.subscription_id AND p.lane = $5 AND p.status = 'pending')), false)
 FROM ins`,
-		d.Tenant, d.EventID, d.EventType, d.Subject, d.Lane, d.Body, kinds, values).Scan(&inserted, &head)
+		d.Tenant, d.EventID, d.EventType, d.Subject, d.Lane, d.Body, kinds, values, d.TraceParent, d.TraceState).Scan(&inserted, &head)
 	if err != nil {
 		return 0, fmt.Errorf("insert deliveries: %w", err)
 	}
@@ -142,6 +147,8 @@ type Claim struct {
 	Secret         string
 	PreviousSecret string     // "" unless a rotation is under way
 	PreviousUntil  *time.Time // the end of the rotation's grace period
+	TraceParent    string     // the W3C trace context stored with the delivery ("" for none)
+	TraceState     string
 }
 
 // Subscription is what c knows of its subscription: enough to sign and send it.
@@ -173,7 +180,8 @@ UPDATE deliveries d SET next_attempt_at = $2, updated_at = clock_timestamp()
 FROM due, subscriptions s
 WHERE d.id = due.id AND s.id = d.subscription_id
 RETURNING d.id, d.subscription_id, d.tenant_id, d.event_id, d.event_type, d.attempts, d.body, d.updated_at,
-          s.callback_url, s.scheme, s.secret, coalesce(s.previous_secret, ''), s.previous_until`,
+          s.callback_url, s.scheme, s.secret, coalesce(s.previous_secret, ''), s.previous_until,
+          coalesce(d.traceparent, ''), coalesce(d.tracestate, '')`,
 		now, leaseUntil, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -181,7 +189,7 @@ RETURNING d.id, d.subscription_id, d.tenant_id, d.event_id, d.event_type, d.atte
 	claims, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Claim, error) {
 		var c Claim
 		err := r.Scan(&c.ID, &c.SubscriptionID, &c.Tenant, &c.EventID, &c.EventType, &c.Attempts, &c.Body, &c.Token,
-			&c.CallbackURL, &c.Scheme, &c.Secret, &c.PreviousSecret, &c.PreviousUntil)
+			&c.CallbackURL, &c.Scheme, &c.Secret, &c.PreviousSecret, &c.PreviousUntil, &c.TraceParent, &c.TraceState)
 		return c, err
 	})
 	if err != nil {

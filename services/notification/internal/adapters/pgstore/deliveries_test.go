@@ -285,3 +285,48 @@ func TestClaimCarriesRotation(t *testing.T) {
 		t.Fatalf("secrets after the grace period %v", got)
 	}
 }
+
+// A delivery keeps the trace context it was matched under, and every claim of it (the first
+// attempt and each retry) hands it back; a delivery matched without one claims empty.
+func TestClaimCarriesTraceContext(t *testing.T) {
+	s, pool := deliveryStore(t)
+	ctx := context.Background()
+	traced := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU1234565"}
+	untraced := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU7654321"}
+	rawSubscription(t, pool, "acme", "active", nil, traced, untraced)
+	const parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	insert(t, s, pool, pgstore.NewDelivery{Tenant: "acme", EventID: "traced", EventType: "GTIN", Subject: traced.Value,
+		Lane: "container:" + traced.Value, Body: []byte(`{}`), Keys: []pgstore.Key{traced},
+		TraceParent: parent, TraceState: "scoda=1"})
+	insert(t, s, pool, pgstore.NewDelivery{Tenant: "acme", EventID: "untraced", EventType: "GTIN", Subject: untraced.Value,
+		Lane: "container:" + untraced.Value, Body: []byte(`{}`), Keys: []pgstore.Key{untraced}})
+
+	now := time.Now()
+	claims, err := s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10)
+	if err != nil || len(claims) != 2 {
+		t.Fatalf("claimed %+v (%v), want 2", claims, err)
+	}
+	byEvent := map[string]pgstore.Claim{}
+	for _, c := range claims {
+		byEvent[c.EventID] = c
+	}
+	if c := byEvent["traced"]; c.TraceParent != parent || c.TraceState != "scoda=1" {
+		t.Fatalf("traced claim carries %q / %q", c.TraceParent, c.TraceState)
+	}
+	if c := byEvent["untraced"]; c.TraceParent != "" || c.TraceState != "" {
+		t.Fatalf("untraced claim carries %q / %q", c.TraceParent, c.TraceState)
+	}
+
+	// A failed attempt leaves it pending; the retry's claim carries the same context.
+	code := 500
+	retry := func(_ pgx.Tx, _ pgstore.SubscriptionHealth) (pgstore.Verdict, error) {
+		return pgstore.Verdict{Status: pgstore.DeliveryPending, NextAttemptAt: now}, nil
+	}
+	if recorded, err := s.RecordAttempt(ctx, byEvent["traced"], pgstore.Attempt{StartedAt: now, StatusCode: &code}, retry); err != nil || !recorded {
+		t.Fatalf("record: %v %v", recorded, err)
+	}
+	claims, err = s.ClaimDeliveries(ctx, now.Add(time.Second), now.Add(time.Minute), 10)
+	if err != nil || len(claims) != 1 || claims[0].EventID != "traced" || claims[0].Attempts != 1 || claims[0].TraceParent != parent {
+		t.Fatalf("retry claim %+v (%v)", claims, err)
+	}
+}

@@ -1,0 +1,3 @@
+ALTER TABLE deliveries
+    DROP COLUMN IF EXISTS tracestate,
+    DROP COLUMN IF EXISTS traceparent;
