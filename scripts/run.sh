@@ -30,6 +30,8 @@ for s in "${services[@]}"; do
   go build -o "$bin/$s" "./services/$s/cmd/$s"
 done
 go build -o "$bin/token" ./scripts/cmd/token
+simulator=${SIMULATOR:-on}
+[ "$simulator" = off ] || go build -o "$bin/simulator" ./scripts/cmd/simulator
 
 pids=()
 stopping=0
@@ -49,6 +51,8 @@ export SCODA_ENV=${SCODA_ENV:-local}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:${PG_PORT:-5432}/scoda?sslmode=disable}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-6379}/0}
 export NATS_URL=${NATS_URL:-nats://127.0.0.1:${NATS_PORT:-4222}}
+# The simulator's webhook receiver listens on 127.0.0.1: let notification deliver there (local only).
+export NOTIFICATION_ALLOWED_NETS=${NOTIFICATION_ALLOWED_NETS:-127.0.0.1/32}
 for s in "${services[@]}"; do
   label=$(printf '%-12s' "$s")
   HTTP_ADDR="127.0.0.1:${port[$s]}" "$bin/$s" > >(trap '' INT TERM; exec sed -u "s/^/$label| /") 2>&1 &
@@ -67,30 +71,63 @@ for s in "${services[@]}"; do
   ready "${port[$s]}" || { say "$s did not become ready"; exit 1; }
 done
 
+booked_file="$root/.data/simulator.booked"
+container=CSQU3054383 departure='<departure id>'
+if [ "$simulator" != off ]; then
+  mkdir -p "$root/.data"
+  rm -f "$booked_file"
+  label=$(printf '%-12s' simulator)
+  "$bin/simulator" -tracking "http://127.0.0.1:${port[tracking]}" -scheduling "http://127.0.0.1:${port[scheduling]}" \
+    -notification "http://127.0.0.1:${port[notification]}" -booked-file "$booked_file" ${SIMULATOR_FLAGS:-} \
+    > >(trap '' INT TERM; exec sed -u "s/^/$label| /") 2>&1 &
+  pids+=($!)
+  for ((i = 0; i < 150; i++)); do [ -s "$booked_file" ] && break; sleep 0.2; done
+  [ -s "$booked_file" ] && read -r container departure < "$booked_file"
+fi
+
 shipper=$("$bin/token" -role shipper -tenant acme)
 dispatcher=$("$bin/token" -role dispatcher)
 admin=$("$bin/token" -role admin)
+if [ -n "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
+  traces="exported to $OTEL_EXPORTER_OTLP_ENDPOINT (OTLP ${OTEL_EXPORTER_OTLP_PROTOCOL:-http/protobuf})"
+else
+  traces="not exported; trace ids in the logs (set OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:4318, to export)"
+fi
+if [ "$simulator" != off ]; then
+  sim_line="The simulator runs trains on the corridor (a simulated day per real minute); its webhook
+  receiver on 127.0.0.1:8090 logs acme's verified deliveries. SIMULATOR=off runs without it."
+else
+  sim_line="The simulator is off (SIMULATOR=off)."
+fi
+t=http://127.0.0.1:${port[tracking]} s=http://127.0.0.1:${port[scheduling]} n=http://127.0.0.1:${port[notification]}
 cat >&2 <<INFO
 
   SCODA Track is running.
 
-  tracking      http://127.0.0.1:${port[tracking]}      docs: http://127.0.0.1:${port[tracking]}/docs
-  scheduling    http://127.0.0.1:${port[scheduling]}      docs: http://127.0.0.1:${port[scheduling]}/docs
-  notification  http://127.0.0.1:${port[notification]}      docs: http://127.0.0.1:${port[notification]}/docs
+  tracking      $t      docs: $t/docs
+  scheduling    $s      docs: $s/docs
+  notification  $n      docs: $n/docs
 
   Tokens (12 h, development key):
     shipper (acme)  $shipper
     dispatcher      $dispatcher
     admin / SRE     $admin
 
-  Try:
-    curl -s http://127.0.0.1:${port[tracking]}/readyz
-    curl -s -H "Authorization: Bearer $shipper" http://127.0.0.1:${port[tracking]}/v1/me
-    curl -s -H "Authorization: Bearer $admin" http://127.0.0.1:${port[notification]}/v1/admin/consumers
-    curl -s http://127.0.0.1:${port[scheduling]}/metrics | head
+  $sim_line
 
-  Traces: set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://127.0.0.1:4318) before make run to
-  export them; every log line carries trace_id either way.
+  Try (acme's container $container on departure $departure):
+    # where is it now
+    curl -s -H "Authorization: Bearer $shipper" $t/v1/containers/$container
+    # its history, newest first
+    curl -s -H "Authorization: Bearer $shipper" $t/v1/containers/$container/events
+    # acme's live stream (Server-Sent Events)
+    curl -N -H 'Accept: text/event-stream' -H "Authorization: Bearer $shipper" $n/v1/stream
+    # delay the departure by 2 h: read its ETag, then If-Match
+    etag=\$(curl -s -D - -o /dev/null -H "Authorization: Bearer $dispatcher" $s/v1/departures/$departure | tr -d '\r' | awk 'tolower(\$1)=="etag:" {print \$2}')
+    curl -s -X POST -H "Authorization: Bearer $dispatcher" -H "If-Match: \$etag" -H 'Content-Type: application/json' -d '{"by":"2h","reason":"demo"}' $s/v1/departures/$departure/delay
+    curl -s -H "Authorization: Bearer $admin" $n/v1/admin/consumers
+
+  Traces: $traces.
 
   Ctrl-C stops everything.
 
