@@ -42,10 +42,10 @@ func EventConsumer(d *Deps, c natsx.Consumer, workers int, fn EventHandler) (Wor
 		}
 		return nil
 	}
-	// In order per subject: container events carry the container in the subject, so the events
-	// about one container are applied in stream order (notification's delivery lanes rely on it).
+	// In order per container: the events about one container (whatever their kind) are applied
+	// in stream order (notification's delivery lanes rely on it); other subjects in order each.
 	sub, err := natsx.NewSubscriber(d.JetStream, c.Stream, name, h, natsx.SubscriberOptions{Workers: workers,
-		InOrderPerSubject: true, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
+		OrderBy: events.OrderKey, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", name, err)
 	}

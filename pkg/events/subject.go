@@ -376,3 +376,18 @@ func SubjectTemplate(subject string) string {
 	}
 	return strings.Join(tokens, ".")
 }
+
+// OrderKey is the key consumers keep order by: the container number for
+// tracking.v1.container.<kind>.<containerNo> (so one container's equipment, transport and
+// position events stay in stream order together), the train for tracking.v1.train.<kind>.<train>,
+// and the subject itself for anything else.
+func OrderKey(subject string) string {
+	for _, prefix := range []string{PrefixTracking + "container.", PrefixTracking + "train."} {
+		if rest, ok := strings.CutPrefix(subject, prefix); ok {
+			if _, id, ok := strings.Cut(rest, "."); ok && id != "" {
+				return prefix + id
+			}
+		}
+	}
+	return subject
+}

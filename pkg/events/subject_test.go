@@ -279,3 +279,18 @@ func matches(filter, subject string) bool {
 	}
 	return len(f) == len(s)
 }
+
+func TestOrderKey(t *testing.T) {
+	for _, tc := range []struct{ subject, want string }{
+		{"tracking.v1.container.equipment.MSCU1234565", "tracking.v1.container.MSCU1234565"},
+		{"tracking.v1.container.transport.MSCU1234565", "tracking.v1.container.MSCU1234565"},
+		{"tracking.v1.container.position.MSCU1234565", "tracking.v1.container.MSCU1234565"},
+		{"tracking.v1.train.position.X8024", "tracking.v1.train.X8024"},
+		{"tracking.v1.container.equipment", "tracking.v1.container.equipment"},
+		{"schedule.v1.booking.created", "schedule.v1.booking.created"},
+	} {
+		if got := events.OrderKey(tc.subject); got != tc.want {
+			t.Errorf("OrderKey(%q) = %q, want %q", tc.subject, got, tc.want)
+		}
+	}
+}

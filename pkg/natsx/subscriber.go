@@ -102,11 +102,12 @@ type SubscriberOptions struct {
 	// DoubleAck waits for the server to confirm each ack, for handlers whose side effects
 	// must not run twice when an ack is lost. It costs a round trip per message.
 	DoubleAck bool
-	// InOrderPerSubject handles the messages of one subject one at a time, in the order they
-	// arrive, while other subjects still run on every worker: with a subject per container,
-	// the events about one container are applied in stream order. (A message redelivered after
-	// a transient error comes back later, behind what arrived since.)
-	InOrderPerSubject bool
+	// OrderBy, when set, names each message's ordering key (from its subject): messages with
+	// the same key are handled one at a time, in the order they arrive, while other keys still
+	// run on every worker — e.g. the container number, so the events about one container are
+	// applied in stream order. (A message redelivered after a transient error comes back later,
+	// behind what arrived since.)
+	OrderBy func(subject string) string
 
 	// SubjectTemplate names subjects by a low-cardinality template in span names and metrics
 	// (see WithSubjectTemplate); the default uses the subject as it is.
@@ -264,8 +265,8 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		inflight.Add(1)
 		var after <-chan struct{} // closed when the previous message of the subject is done
 		var done func()
-		if s.opts.InOrderPerSubject {
-			after, done = order.enter(msg.Subject())
+		if s.opts.OrderBy != nil {
+			after, done = order.enter(s.opts.OrderBy(msg.Subject()))
 		}
 		go func() {
 			defer wg.Done()
@@ -692,15 +693,15 @@ func consumerInstruments(m metric.Meter) (metric.Int64Counter, metric.Float64His
 	return processed, duration
 }
 
-// subjectQueue orders the handling of messages per subject: each message waits for the one
-// before it on the same subject. Only the Run loop calls enter; done runs in the handlers.
+// subjectQueue orders the handling of messages per key: each message waits for the one before
+// it with the same key. Only the Run loop calls enter; done runs in the handlers.
 type subjectQueue struct {
 	mu   sync.Mutex
-	last map[string]chan struct{} // the latest message's done channel, per subject in flight
+	last map[string]chan struct{} // the latest message's done channel, per key in flight
 }
 
-// enter queues a message of subject: it may start when after is closed, and must call done
-// when it has finished.
+// enter queues a message with key subject: it may start when after is closed, and must call
+// done when it has finished.
 func (q *subjectQueue) enter(subject string) (after <-chan struct{}, done func()) {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -364,9 +364,9 @@ func TestSubscriberStopsWhenConsumerDeleted(t *testing.T) {
 	}
 }
 
-// With InOrderPerSubject, the messages of one subject are handled one at a time in stream order,
-// while another subject's run beside them.
-func TestSubscriberInOrderPerSubject(t *testing.T) {
+// With OrderBy naming the subject, the messages of one subject are handled one at a time in
+// stream order, while another subject's run beside them.
+func TestSubscriberOrderBy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.ensure(t, testConsumer("ordered"))
@@ -407,7 +407,7 @@ func TestSubscriberInOrderPerSubject(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	start(t, e.subscriber(t, e.js, "ordered", h, natsx.SubscriberOptions{Workers: 4, Prefetch: 16, InOrderPerSubject: true}))
+	start(t, e.subscriber(t, e.js, "ordered", h, natsx.SubscriberOptions{Workers: 4, Prefetch: 16, OrderBy: func(s string) string { return s }}))
 	testkit.Eventually(t, waitFor, func() error {
 		mu.Lock()
 		defer mu.Unlock()
