@@ -103,7 +103,6 @@ func shipperStory(t *testing.T, bin binaries) {
 
 	_, secret := s.subscribe(t, "acme", rc.URL+"/acme", map[string]any{
 		"transportDocumentReferences": []string{tdr},
-		"equipmentReferences":         []string{box},
 		// A border crossing is delivered as ARRI: tracking derives a TRANSPORT arrival at the
 		// entry-side border station (rail.borderCrossing set) from the position fixes.
 		"eventTypes": []string{"GTIN", "DEPA", "ARRI"},

@@ -119,6 +119,15 @@ func (n *Notifier) Match(ctx context.Context, tx pgx.Tx, ev events.Event) error 
 			return err
 		}
 		keys := append(append([]pgstore.Key(nil), refs...), pgstore.Key{Kind: pgstore.KindTenant, Value: tenant})
+		if f.byOwnership {
+			// A container event names the container only: the tenant's bookings and transport
+			// documents it travels under are keys too.
+			more, err := n.store.ReferencesOf(ctx, tx, tenant, f.container)
+			if err != nil {
+				return err
+			}
+			keys = append(keys, more...)
+		}
 		if _, err := n.store.InsertDeliveries(ctx, tx, pgstore.NewDelivery{Tenant: tenant, EventID: events.EventID(ev),
 			EventType: f.code, Subject: f.subject, Lane: f.lane, Body: body, Keys: keys,
 			TraceParent: parent, TraceState: state}); err != nil {

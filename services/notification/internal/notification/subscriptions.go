@@ -81,12 +81,14 @@ func (n *Notifier) Own(ctx context.Context, tx pgx.Tx, ev events.Event) error {
 		owned = append(owned,
 			pgstore.Owned{Kind: pgstore.KindContainer, Value: c},
 			pgstore.Owned{Kind: pgstore.KindBooking, Value: e.GetBookingId(), Container: c},
-			pgstore.Owned{Kind: pgstore.KindDocument, Value: e.GetTransportDocumentReference()})
+			pgstore.Owned{Kind: pgstore.KindDocument, Value: e.GetTransportDocumentReference(), Container: c})
 	case *schedulev1.ShipmentEvent:
-		owned = append(owned, pgstore.Owned{Kind: pgstore.KindDocument, Value: e.GetTransportDocumentReference()})
+		tdr := e.GetTransportDocumentReference()
+		owned = append(owned, pgstore.Owned{Kind: pgstore.KindDocument, Value: tdr})
 		legs := e.GetCreated().GetLegs()
 		for _, c := range e.GetCreated().GetEquipmentReferences() {
-			owned = append(owned, pgstore.Owned{Kind: pgstore.KindContainer, Value: containerNumber(c)})
+			owned = append(owned, pgstore.Owned{Kind: pgstore.KindContainer, Value: containerNumber(c)},
+				pgstore.Owned{Kind: pgstore.KindDocument, Value: tdr, Container: containerNumber(c)})
 		}
 		if l := e.GetLegAdded().GetLeg(); l != nil {
 			legs = append(legs, l)

@@ -1,6 +1,8 @@
 package pgstore
 
 import (
+	"github.com/jackc/pgx/v5"
+
 	"context"
 	"slices"
 
@@ -22,8 +24,25 @@ type Owned struct {
 // ('tenant', tenant), and an event about a container is matched through the tenants that own
 // it, so they follow every container the tenant books, from its first booking event on.
 func (s *Store) Own(ctx context.Context, db postgres.DB, tenant string, owned []Owned) error {
-	owned = dedupeOwned(owned)
 	if tenant == "" || len(owned) == 0 {
+		return nil
+	}
+	var docs, boxes []string // transport document -> container pairs
+	for _, o := range owned {
+		if o.Kind == KindDocument && o.Value != "" && o.Container != "" {
+			docs, boxes = append(docs, o.Value), append(boxes, o.Container)
+		}
+	}
+	if len(docs) > 0 {
+		if _, err := db.Exec(ctx, `
+			INSERT INTO document_containers (tenant_id, document, container)
+			SELECT $1, d, c FROM unnest($2::text[], $3::text[]) AS t (d, c)
+			ON CONFLICT DO NOTHING`, tenant, docs, boxes); err != nil {
+			return passErr("own", err)
+		}
+	}
+	owned = dedupeOwned(owned)
+	if len(owned) == 0 {
 		return nil
 	}
 	kinds, values, containers := make([]string, len(owned)), make([]string, len(owned)), make([]string, len(owned))
@@ -99,4 +118,24 @@ func (s *Store) Owners(ctx context.Context, db postgres.DB, kind, value string) 
 		out = append(out, t)
 	}
 	return out, passErr("owners", rows.Err())
+}
+
+// ReferencesOf returns the bookings and transport documents of tenant that container travels
+// under, as keys a subscription may listen on, in one query: tracking's events name the
+// container only, and a subscription by booking or document must still receive them.
+func (s *Store) ReferencesOf(ctx context.Context, db postgres.DB, tenant, container string) ([]Key, error) {
+	rows, err := db.Query(ctx, `
+		SELECT kind, value FROM ownership WHERE tenant_id = $1 AND kind = $3 AND container = $2
+		UNION
+		SELECT $4, document FROM document_containers WHERE tenant_id = $1 AND container = $2`,
+		tenant, container, KindBooking, KindDocument)
+	if err != nil {
+		return nil, passErr("references of "+container, err)
+	}
+	keys, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Key, error) {
+		var k Key
+		err := row.Scan(&k.Kind, &k.Value)
+		return k, err
+	})
+	return keys, passErr("references of "+container, err)
 }

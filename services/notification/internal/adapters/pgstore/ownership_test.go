@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -123,5 +124,44 @@ func TestOwnIsIdempotentAndKeepsWhatItKnows(t *testing.T) {
 	}
 	if !slices.Equal(owners, []string{"acme", "globex"}) {
 		t.Fatalf("owners of %s: %v", c, owners)
+	}
+}
+
+// A container's bookings and transport documents are the keys a subscription by booking or
+// document listens on: each tenant's own, a document with several containers, nothing for
+// another tenant or container.
+func TestReferencesOf(t *testing.T) {
+	s, pool := openStore(t)
+	ctx := context.Background()
+	own := func(tenant string, owned ...pgstore.Owned) {
+		t.Helper()
+		if err := s.Own(ctx, pool, tenant, owned); err != nil {
+			t.Fatal(err)
+		}
+	}
+	own("acme", pgstore.Owned{Kind: pgstore.KindBooking, Value: "b-1", Container: "MSCU1234565"},
+		pgstore.Owned{Kind: pgstore.KindDocument, Value: "MBL-1", Container: "MSCU1234565"},
+		pgstore.Owned{Kind: pgstore.KindDocument, Value: "MBL-1", Container: "SCDU2000013"})
+	own("acme", pgstore.Owned{Kind: pgstore.KindDocument, Value: "MBL-1", Container: "MSCU1234565"}) // again
+	own("globex", pgstore.Owned{Kind: pgstore.KindBooking, Value: "b-2", Container: "MSCU1234565"})
+
+	for _, tc := range []struct {
+		tenant, container string
+		want              []pgstore.Key
+	}{
+		{"acme", "MSCU1234565", []pgstore.Key{{Kind: pgstore.KindBooking, Value: "b-1"}, {Kind: pgstore.KindDocument, Value: "MBL-1"}}},
+		{"acme", "SCDU2000013", []pgstore.Key{{Kind: pgstore.KindDocument, Value: "MBL-1"}}},
+		{"globex", "MSCU1234565", []pgstore.Key{{Kind: pgstore.KindBooking, Value: "b-2"}}},
+		{"globex", "SCDU2000013", nil},
+		{"initech", "MSCU1234565", nil},
+	} {
+		got, err := s.ReferencesOf(ctx, pool, tc.tenant, tc.container)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(got, func(a, b pgstore.Key) int { return strings.Compare(a.Kind+a.Value, b.Kind+b.Value) })
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("ReferencesOf(%s, %s) = %v, want %v", tc.tenant, tc.container, got, tc.want)
+		}
 	}
 }
