@@ -119,7 +119,8 @@ func (s *Scheduler) Book(ctx context.Context, p auth.Principal, req BookingReque
 	if err := v.Err(); err != nil {
 		return pgstore.Booking{}, err
 	}
-	d, err := s.store.Departure(ctx, req.DepartureID)
+	// The stops only: whether it is open, and its capacity, are the batch's to check under its locks.
+	d, err := s.store.DepartureRoute(ctx, req.DepartureID)
 	if errors.Is(err, apperr.ErrNotFound) {
 		return pgstore.Booking{}, apperr.Invalid("departureID", "no such departure")
 	}

@@ -349,3 +349,26 @@ func segments(ctx context.Context, db postgres.DB, departureID string, from, to 
 		return g, err
 	})
 }
+
+// DepartureRoute returns a departure with only what a booking needs to be placed and announced
+// — its id, route, train number and the seq and UN/LOCODE of each stop — in one query, where
+// Departure takes three; apperr.ErrNotFound when there is none.
+func (s *Store) DepartureRoute(ctx context.Context, id string) (Departure, error) {
+	var d Departure
+	var codes []string
+	err := s.db.QueryRow(ctx, `
+		SELECT d.id::text, d.route_code, d.train_number,
+			array(SELECT un_location_code FROM departure_stops WHERE departure_id = d.id ORDER BY seq)
+		FROM departures d WHERE d.id = $1::text::uuid`, id).Scan(&d.ID, &d.Route, &d.TrainNumber, &codes)
+	if _, bad := postgres.ErrorCode(err, postgres.CodeInvalidText); bad || errors.Is(err, pgx.ErrNoRows) {
+		return Departure{}, fmt.Errorf("departure %s: %w", id, apperr.ErrNotFound)
+	}
+	if err != nil {
+		return Departure{}, fmt.Errorf("pgstore: departure %s: %w", id, err)
+	}
+	d.Stops = make([]DepartureStop, len(codes))
+	for i, c := range codes {
+		d.Stops[i] = DepartureStop{Seq: i, UNLocationCode: c}
+	}
+	return d, nil
+}

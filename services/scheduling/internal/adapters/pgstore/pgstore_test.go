@@ -561,3 +561,26 @@ func TestBookBatch(t *testing.T) {
 		t.Fatalf("after the failed batch: booked per segment %s", got)
 	}
 }
+
+// DepartureRoute reads what Departure does of a departure's identity and stops, in one query.
+func TestDepartureRoute(t *testing.T) {
+	s, _ := newStore(t)
+	d := openDeparture(t, s, "SCO-KZ-ALA", 10, 10, 0)
+	r, err := s.DepartureRoute(t.Context(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ID != d.ID || r.Route != d.Route || r.TrainNumber != d.TrainNumber || len(r.Stops) != len(d.Stops) {
+		t.Fatalf("DepartureRoute = %+v, want the identity and stops of %+v", r, d)
+	}
+	for i, st := range d.Stops {
+		if r.Stops[i].Seq != st.Seq || r.Stops[i].UNLocationCode != st.UNLocationCode {
+			t.Errorf("stop %d = %+v, want seq %d %s", i, r.Stops[i], st.Seq, st.UNLocationCode)
+		}
+	}
+	for _, id := range []string{"00000000-0000-0000-0000-000000000000", "not-a-uuid"} {
+		if _, err := s.DepartureRoute(t.Context(), id); !errors.Is(err, apperr.ErrNotFound) {
+			t.Errorf("DepartureRoute(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}
