@@ -74,6 +74,12 @@ type BatchOptions struct {
 	// SubjectTemplate names subjects by a low-cardinality template in span names and metrics
 	// (see WithSubjectTemplate); the default uses the subject as it is.
 	SubjectTemplate func(subject string) string
+	// MessageSpans gives each message of a batch its own CONSUMER span "process <template>",
+	// a child of the producer's span (so the message's trace goes on through this consumer)
+	// linked to the batch span, ended when the message is settled; the handler reaches it
+	// with [Message.SpanContext]. It costs a span per message: with a sampler that follows
+	// the parent, only sampled traces record them.
+	MessageSpans bool
 
 	Logger         *slog.Logger
 	TracerProvider trace.TracerProvider
@@ -305,6 +311,9 @@ func (s *BatchSubscriber) process(base context.Context, batch []delivery, rc run
 	// The handler gets its own slice header over the same messages, free to reorder.
 	handed := append([]*Message(nil), msgs...)
 	hctx, cancel := context.WithTimeout(ctx, s.opts.HandlerTimeout)
+	if s.opts.MessageSpans {
+		s.startMessageSpans(hctx, msgs)
+	}
 	stopKeepAlive := keepAlive(hctx, s.log, rc.keepAliveEvery, raw...)
 	errs, batchErr := s.call(hctx, handed)
 	stopKeepAlive()
@@ -372,6 +381,34 @@ func (s *BatchSubscriber) startSpan(base context.Context, msgs []*Message, prop 
 		trace.WithTimestamp(start),
 		trace.WithAttributes(attrs...),
 		trace.WithLinks(links...))
+}
+
+// startMessageSpans starts each message's own CONSUMER span in its producer's trace, linked to
+// the batch span in ctx; the spans carry ctx's deadline and cancellation.
+func (s *BatchSubscriber) startMessageSpans(ctx context.Context, msgs []*Message) {
+	batch := trace.LinkFromContext(ctx)
+	for _, m := range msgs {
+		tmpl := s.opts.SubjectTemplate(m.Subject)
+		m.spanCtx, m.span = s.tracer.Start(m.Context(ctx), "process "+tmpl,
+			trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithTimestamp(m.Received),
+			trace.WithLinks(batch),
+			trace.WithAttributes(messageSpanAttrs(m, tmpl, s.consumer)...))
+	}
+}
+
+// endMessageSpan ends m's own span (if it has one) with the outcome of settling it.
+func endMessageSpan(m *Message, outcome string, herr error) {
+	if m.span == nil {
+		return
+	}
+	m.span.SetAttributes(keyOutcome.String(outcome))
+	if herr != nil {
+		m.span.RecordError(herr)
+		m.span.SetAttributes(semconv.ErrorTypeKey.String(errorType(herr)))
+		m.span.SetStatus(codes.Error, herr.Error())
+	}
+	m.span.End()
 }
 
 // call runs the handler, turning a panic into a *panicError batch error.
@@ -448,6 +485,7 @@ func (s *BatchSubscriber) settle(ctx context.Context, span trace.Span, raw []jet
 			settleFailed, settleErr = settleFailed+1, err
 		}
 		byOutcome[v.outcome]++
+		endMessageSpan(m, v.outcome, herr)
 		if i == 0 || m.Subject != lastSubject {
 			lastSubject, lastTmpl = m.Subject, s.opts.SubjectTemplate(m.Subject)
 		}

@@ -472,6 +472,81 @@ func TestBatchSubscriberHandlerContinuesEachMessageTrace(t *testing.T) {
 	}
 }
 
+// With MessageSpans each message has its own CONSUMER span, a child of its producer's span,
+// linked to the batch, carrying its outcome; the handler's work for it is a child of that.
+func TestBatchSubscriberStartsMessageSpans(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.ensure(t, testConsumer("c"))
+	tracer := e.tp.Tracer("test")
+	var ingests []trace.Span
+	for _, id := range []string{"evt-1", "evt-2"} {
+		ctx, ingest := tracer.Start(t.Context(), "POST /v1/events")
+		e.publishAll(ctx, t, id)
+		ingest.End()
+		ingests = append(ingests, ingest)
+	}
+	handled := make(chan struct{})
+	var once atomic.Bool
+	start(t, e.batchSubscriber(t, "c", func(ctx context.Context, msgs []*natsx.Message) ([]error, error) {
+		errs := make([]error, len(msgs))
+		for i, m := range msgs {
+			_, span := tracer.Start(m.SpanContext(ctx), "work "+m.MsgID)
+			span.End()
+			if m.MsgID == "evt-2" {
+				errs[i] = natsx.Permanent(errors.New("bad"))
+			}
+		}
+		if once.CompareAndSwap(false, true) {
+			close(handled)
+		}
+		return errs, nil
+	}, natsx.BatchOptions{MaxBatch: 2, MaxWait: time.Second, MessageSpans: true}))
+	receive(t, handled)
+
+	var batch sdktrace.ReadOnlySpan
+	producers := map[trace.TraceID]sdktrace.ReadOnlySpan{}
+	process := map[trace.TraceID]sdktrace.ReadOnlySpan{}
+	work := map[string]sdktrace.ReadOnlySpan{}
+	testkit.Eventually(t, waitFor, func() error {
+		for _, sp := range e.spans.Ended() {
+			switch {
+			case sp.Name() == batchSpanName:
+				batch = sp
+			case sp.SpanKind() == trace.SpanKindProducer:
+				producers[sp.SpanContext().TraceID()] = sp
+			case sp.SpanKind() == trace.SpanKindConsumer:
+				process[sp.SpanContext().TraceID()] = sp
+			default:
+				work[sp.Name()] = sp
+			}
+		}
+		if batch == nil || len(process) < 2 || len(work) < 2 {
+			return errors.New("spans not ended yet")
+		}
+		return nil
+	})
+	for i, id := range []string{"evt-1", "evt-2"} {
+		tid := ingests[i].SpanContext().TraceID()
+		p, pr, w := process[tid], producers[tid], work["work "+id]
+		if p == nil || pr == nil || w == nil {
+			t.Fatalf("%s: trace %s lacks its process, producer or work span", id, tid)
+		}
+		if p.Name() != "process "+testSubject || p.Parent().SpanID() != pr.SpanContext().SpanID() {
+			t.Errorf("%s: span %q with parent %s, want %q under the producer", id, p.Name(), p.Parent().SpanID(), "process "+testSubject)
+		}
+		if l := p.Links(); len(l) != 1 || l[0].SpanContext.SpanID() != batch.SpanContext().SpanID() {
+			t.Errorf("%s: process span links %v, want the batch span", id, l)
+		}
+		if w.Parent().SpanID() != p.SpanContext().SpanID() {
+			t.Errorf("%s: the handler's work is not a child of the message's span", id)
+		}
+		outcome := map[string]string{"evt-1": "ack", "evt-2": "term"}[id]
+		wantAttrs(t, id, p.Attributes(), map[string]string{"outcome": outcome, "messaging.message.id": id,
+			"messaging.consumer.group.name": "c"})
+	}
+}
+
 func TestBatchSubscriberOptionsAndMissingConsumer(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

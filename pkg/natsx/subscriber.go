@@ -47,6 +47,23 @@ type Message struct {
 	Received  time.Time
 
 	prop propagation.TextMapPropagator // the subscriber's, for Context
+	// span is the message's own CONSUMER span inside a batch (BatchOptions.MessageSpans),
+	// ended when the message is settled; spanCtx carries it.
+	span    trace.Span
+	spanCtx context.Context
+}
+
+// SpanContext returns the context of the message's own CONSUMER span when its subscriber
+// started one ([BatchOptions.MessageSpans]): a child of the producer's span, in the
+// message's trace, linked to the batch span, and ended when the message is settled with
+// its outcome. Without one it returns m.Context(ctx). Work done for this message alone
+// (storing its trace context, logging about it) uses it; work for the whole batch uses
+// the batch's ctx.
+func (m *Message) SpanContext(ctx context.Context) context.Context {
+	if m.spanCtx != nil {
+		return m.spanCtx
+	}
+	return m.Context(ctx)
 }
 
 // Context returns parent carrying the trace context (and baggage) the producer put in the
@@ -370,17 +387,7 @@ func (s *Subscriber) process(base context.Context, msg jetstream.Msg, rc runConf
 	startOpts := []trace.SpanStartOption{
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithTimestamp(received),
-		trace.WithAttributes(
-			attrSystem, attrOpProcess, attrOpNameProc,
-			semconv.MessagingDestinationName(m.Subject),
-			semconv.MessagingDestinationTemplate(tmpl),
-			semconv.MessagingConsumerGroupName(s.consumer),
-			semconv.MessagingMessageID(m.MsgID),
-			semconv.MessagingMessageBodySize(len(m.Data)),
-			keyDeliveryCount.Int64(int64(m.NumDelivered)),
-			keyStream.String(m.Stream),
-			keyStreamSeq.Int64(int64(m.StreamSeq)),
-		),
+		trace.WithAttributes(messageSpanAttrs(m, tmpl, s.consumer)...),
 	}
 	if sc := trace.SpanContextFromContext(parent); sc.IsValid() {
 		startOpts = append(startOpts, trace.WithLinks(trace.Link{SpanContext: sc}))
@@ -407,6 +414,21 @@ func (s *Subscriber) process(base context.Context, msg jetstream.Msg, rc runConf
 	set := metric.WithAttributes(attrs...)
 	s.processed.Add(ctx, 1, set)
 	s.duration.Record(ctx, time.Since(received).Seconds(), set)
+}
+
+// messageSpanAttrs are the attributes of one message's CONSUMER span.
+func messageSpanAttrs(m *Message, tmpl, consumer string) []attribute.KeyValue {
+	return []attribute.KeyValue{
+		attrSystem, attrOpProcess, attrOpNameProc,
+		semconv.MessagingDestinationName(m.Subject),
+		semconv.MessagingDestinationTemplate(tmpl),
+		semconv.MessagingConsumerGroupName(consumer),
+		semconv.MessagingMessageID(m.MsgID),
+		semconv.MessagingMessageBodySize(len(m.Data)),
+		keyDeliveryCount.Int64(int64(m.NumDelivered)),
+		keyStream.String(m.Stream),
+		keyStreamSeq.Int64(int64(m.StreamSeq)),
+	}
 }
 
 // newMessage reads msg into a Message. A message without JetStream metadata (not from a

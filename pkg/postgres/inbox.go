@@ -45,3 +45,62 @@ func Process(ctx context.Context, db *pgxpool.Pool, consumer, eventID, subject s
 	})
 	return duplicate, err
 }
+
+// InboxEvent names one event of a batch for [ProcessBatch].
+type InboxEvent struct {
+	ID, Subject string
+}
+
+// ProcessBatch is [Process] for a batch: in one transaction it records every event of evs in
+// the inbox with one statement and runs fn once with the indexes (into evs, ascending) of the
+// events recorded now, the fresh ones; events already in the inbox, and repeats of an id
+// within evs after its first, are left out. If fn fails, the transaction rolls back and none
+// of the batch is recorded. fresh is what fn was given (nil when it was not called because
+// nothing was fresh).
+func ProcessBatch(ctx context.Context, db *pgxpool.Pool, consumer string, evs []InboxEvent, fn func(ctx context.Context, tx pgx.Tx, fresh []int) error) (fresh []int, err error) {
+	ids := make([]string, len(evs))
+	subjects := make([]string, len(evs))
+	for i, e := range evs {
+		if e.ID == "" {
+			return nil, fmt.Errorf("postgres: inbox needs an event id (event %d of the batch)", i)
+		}
+		ids[i], subjects[i] = e.ID, e.Subject
+	}
+	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		fresh = fresh[:0]
+		rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id, subject)
+			SELECT $1, e.id, e.subject FROM unnest($2::text[], $3::text[]) AS e(id, subject)
+			ON CONFLICT DO NOTHING RETURNING event_id`, consumer, ids, subjects)
+		if err != nil {
+			return fmt.Errorf("inbox insert: %w", err)
+		}
+		recorded, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("inbox insert: %w", err)
+		}
+		if len(recorded) == 0 {
+			return nil
+		}
+		isNew := make(map[string]bool, len(recorded))
+		for _, id := range recorded {
+			isNew[id] = true
+		}
+		for i, id := range ids {
+			if isNew[id] {
+				fresh = append(fresh, i)
+				delete(isNew, id) // a repeat of the id later in the batch is not fresh
+			}
+		}
+		if fn == nil {
+			return nil
+		}
+		return fn(ctx, tx, fresh)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	return fresh, nil
+}

@@ -42,6 +42,11 @@ func (s *Scheduler) Milestone(ctx context.Context, tx pgx.Tx, ev events.Event) e
 		ce.GetClassifier() == trackingv1.EventClassifier_EVENT_CLASSIFIER_EST {
 		return nil
 	}
+	switch ce.GetPayload().(type) {
+	case *trackingv1.ContainerEvent_Equipment, *trackingv1.ContainerEvent_Transport:
+	default:
+		return nil // position fixes and shipment events move no booking: no query for them
+	}
 	r, ok, err := s.store.ActiveBookingFor(ctx, tx, ce.GetEquipmentReference())
 	if err != nil || !ok {
 		return err

@@ -6,6 +6,8 @@ import (
 	"context"
 	_ "embed"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/scodalabs/scoda/pkg/apidocs"
 	"github.com/scodalabs/scoda/pkg/app"
 	"github.com/scodalabs/scoda/pkg/corridor"
@@ -80,7 +82,16 @@ func Service(version string) app.Service {
 			// Events leave Postgres through the outbox: written with the state change, relayed here.
 			pub := natsx.NewPublisher(d.JetStream, natsx.WithSubjectTemplate(events.SubjectTemplate))
 			relay := postgres.NewRelay(d.DB, pub, postgres.RelayOptions{Logger: d.Log})
-			milestones, err := app.EventConsumer(d, MilestonesConsumer, 4, sched.Milestone)
+			// Milestones in batches, one transaction each (most events on the stream are
+			// position fixes, which scheduling only records as seen), in stream order.
+			milestones, err := app.BatchEventConsumer(d, MilestonesConsumer, func(ctx context.Context, tx pgx.Tx, evs []app.BatchEvent) error {
+				for _, ev := range evs {
+					if err := sched.Milestone(ev.Ctx, tx, ev.Event); err != nil {
+						return err
+					}
+				}
+				return nil
+			}, app.BatchEventOptions{})
 			if err != nil {
 				return nil, err
 			}
