@@ -30,6 +30,7 @@ func (s *Tracker) Project(ctx context.Context, msgs []*natsx.Message) ([]error, 
 	errs := make([]error, len(msgs))
 	evs := make([]*trackingv1.ContainerEvent, 0, len(msgs))
 	payloads := make([][]byte, 0, len(msgs))
+	traceOf := make(map[*trackingv1.ContainerEvent]context.Context, len(msgs)) // each event's own trace
 	for i, m := range msgs {
 		ev := new(trackingv1.ContainerEvent)
 		if err := events.Unmarshal(m.Data, ev); err != nil {
@@ -42,6 +43,7 @@ func (s *Tracker) Project(ctx context.Context, msgs []*natsx.Message) ([]error, 
 		}
 		evs = append(evs, ev)
 		payloads = append(payloads, m.Data)
+		traceOf[ev] = m.SpanContext(ctx)
 	}
 	if len(evs) == 0 {
 		return errs, nil
@@ -54,7 +56,7 @@ func (s *Tracker) Project(ctx context.Context, msgs []*natsx.Message) ([]error, 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.deriveMilestones(ctx, updated, results); err != nil {
+	if err := s.deriveMilestones(ctx, updated, results, traceOf); err != nil {
 		return nil, err
 	}
 	n := 0
@@ -115,13 +117,16 @@ func liveUpdate(ev *trackingv1.ContainerEvent) redislive.Update {
 }
 
 // deriveMilestones publishes the geofence transitions of every position that moved its
-// container from a previous fix. Derived ids are deterministic, so a replayed batch publishes
-// duplicates the stream drops.
-func (s *Tracker) deriveMilestones(ctx context.Context, evs []*trackingv1.ContainerEvent, results []redislive.Result) error {
+// container from a previous fix, each in the trace of the fix it comes from (traceOf; the
+// batch's ctx for an event it lacks), so a border crossing is found in the carrier's trace.
+// Derived ids are deterministic, so a replayed batch publishes duplicates the stream drops.
+func (s *Tracker) deriveMilestones(ctx context.Context, evs []*trackingv1.ContainerEvent, results []redislive.Result,
+	traceOf map[*trackingv1.ContainerEvent]context.Context) error {
 	if s.fences == nil {
 		return nil
 	}
 	var derived []*trackingv1.ContainerEvent
+	var from []context.Context // derived[i] comes from the fix whose trace is from[i]
 	now := s.clock()
 	for i, r := range results {
 		ev := evs[i]
@@ -132,14 +137,30 @@ func (s *Tracker) deriveMilestones(ctx context.Context, evs []*trackingv1.Contai
 		prev := geofence.Fix{Point: geo.Point{Lat: r.PrevLat, Lon: r.PrevLon}, At: r.PrevAt, EventID: r.PrevEventID}
 		next := geofence.Fix{Point: geo.Point{Lat: p.GetLatitude(), Lon: p.GetLongitude()}, At: ev.GetEnvelope().GetOccurredAt().AsTime(), EventID: events.EventID(ev)}
 		if ts := s.fences.Transitions(prev, next); len(ts) > 0 {
-			derived = append(derived, geofence.Derive(ev.GetEquipmentReference(), ev, ts, now)...)
+			d := geofence.Derive(ev.GetEquipmentReference(), ev, ts, now)
+			fctx, ok := traceOf[ev]
+			if !ok {
+				fctx = ctx
+			}
+			for range d {
+				from = append(from, fctx)
+			}
+			derived = append(derived, d...)
 		}
 	}
 	if len(derived) == 0 {
 		return nil
 	}
-	if _, err := s.publish(ctx, derived); err != nil {
-		return fmt.Errorf("publish derived milestones: %w", err)
+	// One publish per source fix (crossings are rare: most batches derive none).
+	for start := 0; start < len(derived); {
+		end := start + 1
+		for end < len(derived) && from[end] == from[start] {
+			end++
+		}
+		if _, err := s.publish(from[start], derived[start:end]); err != nil {
+			return fmt.Errorf("publish derived milestones: %w", err)
+		}
+		start = end
 	}
 	s.metrics.derived.Add(ctx, int64(len(derived)))
 	return nil

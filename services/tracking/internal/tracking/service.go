@@ -111,12 +111,12 @@ func build(ctx context.Context, d *app.Deps) ([]app.Worker, error) {
 	MountHTTP(d.API, svc, d.Log)
 
 	projector, err := natsx.NewBatchSubscriber(d.JetStream, ProjectorConsumer.Stream, ProjectorConsumer.Config.Durable, svc.Project,
-		natsx.BatchOptions{MaxBatch: 1000, Workers: 4, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
+		natsx.BatchOptions{MaxBatch: 1000, Workers: 4, MessageSpans: true, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
 	if err != nil {
 		return nil, err
 	}
 	trains, err := natsx.NewBatchSubscriber(d.JetStream, TrainConsumer.Stream, TrainConsumer.Config.Durable, svc.Project,
-		natsx.BatchOptions{MaxBatch: 500, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
+		natsx.BatchOptions{MaxBatch: 500, MessageSpans: true, Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
 	if err != nil {
 		return nil, err
 	}
