@@ -93,7 +93,7 @@ clean: ## remove build output (.bin); local store data in .data is kept
 	rm -rf $(BIN)
 
 .PHONY: bench
-bench: ## load-test tracking ingest (isolated NATS, schema, keys); RUNS="5000:100 10000:500 0:500" DURATION=30s
+bench: ## whole-system load benchmark (isolated NATS, schemas, keys; ~10 min); quick: RUNS=5000:100 DURATION=10s LIVE=100000 make bench
 	@scripts/bench.sh
 
 .PHONY: bench-go

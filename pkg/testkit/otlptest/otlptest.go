@@ -8,10 +8,8 @@
 package otlptest
 
 import (
-	"compress/gzip"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -20,12 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
-	collectortracev1 "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonv1 "go.opentelemetry.io/proto/otlp/common/v1"
-	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
-
+	"github.com/scodalabs/scoda/pkg/otlpspan"
 	"github.com/scodalabs/scoda/pkg/testkit"
 )
 
@@ -33,36 +26,8 @@ import (
 const maxRequest = 64 << 20
 
 // Span is one exported span, flattened: ids in lowercase hex as logs and traceparent print
-// them, the resource's service.name beside the span's own attributes.
-type Span struct {
-	TraceID      string
-	SpanID       string
-	ParentSpanID string // "" for a root span
-	Name         string
-	Kind         trace.SpanKind
-	Service      string         // the resource attribute service.name
-	Scope        string         // the instrumentation scope's name
-	Attributes   map[string]any // string, int64, float64, bool, []byte or []any
-	Resource     map[string]any
-	StatusCode   tracev1.Status_StatusCode
-	StatusMsg    string
-	Start, End   time.Time
-}
-
-// Attr returns the attribute key printed as text ("" when absent): ints in decimal, bools as
-// true/false.
-func (s Span) Attr(key string) string {
-	v, ok := s.Attributes[key]
-	if !ok {
-		return ""
-	}
-	return fmt.Sprint(v)
-}
-
-// String names the span for failure messages.
-func (s Span) String() string {
-	return fmt.Sprintf("%s %q (%s, trace %s, span %s, parent %s)", s.Service, s.Name, s.Kind, s.TraceID, s.SpanID, s.ParentSpanID)
-}
+// them, the resource's service.name beside the span's own attributes (see otlpspan.Span).
+type Span = otlpspan.Span
 
 // Receiver is a running OTLP/HTTP trace receiver.
 type Receiver struct {
@@ -80,7 +45,7 @@ func Start(t testing.TB) *Receiver {
 	t.Helper()
 	r := &Receiver{}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/traces", r.export)
+	mux.Handle("POST /v1/traces", otlpspan.Handler(maxRequest, r.add))
 	r.srv = httptest.NewServer(mux)
 	r.URL = r.srv.URL
 	t.Cleanup(r.srv.Close)
@@ -191,124 +156,12 @@ func DescendsFrom(spans []Span, s Span, ancestorID string) bool {
 	return false
 }
 
-// export serves POST /v1/traces.
-func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
-	if ct, _, _ := strings.Cut(req.Header.Get("Content-Type"), ";"); strings.TrimSpace(ct) != "application/x-protobuf" {
-		http.Error(w, "only application/x-protobuf is accepted", http.StatusUnsupportedMediaType)
-		return
-	}
-	var body io.Reader = req.Body
-	if strings.EqualFold(req.Header.Get("Content-Encoding"), "gzip") {
-		zr, err := gzip.NewReader(req.Body)
-		if err != nil {
-			http.Error(w, "bad gzip body: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		defer zr.Close()
-		body = zr
-	}
-	raw, err := io.ReadAll(io.LimitReader(body, maxRequest+1))
-	if err != nil || len(raw) > maxRequest {
-		http.Error(w, "unreadable or too large body", http.StatusBadRequest)
-		return
-	}
-	var msg collectortracev1.ExportTraceServiceRequest
-	if err := proto.Unmarshal(raw, &msg); err != nil {
-		http.Error(w, "not an ExportTraceServiceRequest: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	spans := flatten(&msg)
+// add keeps the spans of one decoded export request.
+func (r *Receiver) add(spans []Span) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.spans = append(r.spans, spans...)
 	r.requests++
-	r.mu.Unlock()
-
-	out, err := proto.Marshal(&collectortracev1.ExportTraceServiceResponse{})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(out)
-}
-
-// flatten turns a request's resource and scope nesting into one Span per span.
-func flatten(msg *collectortracev1.ExportTraceServiceRequest) []Span {
-	var out []Span
-	for _, rs := range msg.GetResourceSpans() {
-		res := attributes(rs.GetResource().GetAttributes())
-		service, _ := res["service.name"].(string)
-		for _, ss := range rs.GetScopeSpans() {
-			for _, sp := range ss.GetSpans() {
-				out = append(out, Span{
-					TraceID:      hex.EncodeToString(sp.GetTraceId()),
-					SpanID:       hex.EncodeToString(sp.GetSpanId()),
-					ParentSpanID: hex.EncodeToString(sp.GetParentSpanId()),
-					Name:         sp.GetName(),
-					Kind:         kind(sp.GetKind()),
-					Service:      service,
-					Scope:        ss.GetScope().GetName(),
-					Attributes:   attributes(sp.GetAttributes()),
-					Resource:     res,
-					StatusCode:   sp.GetStatus().GetCode(),
-					StatusMsg:    sp.GetStatus().GetMessage(),
-					Start:        time.Unix(0, int64(sp.GetStartTimeUnixNano())),
-					End:          time.Unix(0, int64(sp.GetEndTimeUnixNano())),
-				})
-			}
-		}
-	}
-	return out
-}
-
-func kind(k tracev1.Span_SpanKind) trace.SpanKind {
-	switch k {
-	case tracev1.Span_SPAN_KIND_INTERNAL:
-		return trace.SpanKindInternal
-	case tracev1.Span_SPAN_KIND_SERVER:
-		return trace.SpanKindServer
-	case tracev1.Span_SPAN_KIND_CLIENT:
-		return trace.SpanKindClient
-	case tracev1.Span_SPAN_KIND_PRODUCER:
-		return trace.SpanKindProducer
-	case tracev1.Span_SPAN_KIND_CONSUMER:
-		return trace.SpanKindConsumer
-	default:
-		return trace.SpanKindUnspecified
-	}
-}
-
-func attributes(kvs []*commonv1.KeyValue) map[string]any {
-	m := make(map[string]any, len(kvs))
-	for _, kv := range kvs {
-		m[kv.GetKey()] = value(kv.GetValue())
-	}
-	return m
-}
-
-func value(v *commonv1.AnyValue) any {
-	switch x := v.GetValue().(type) {
-	case *commonv1.AnyValue_StringValue:
-		return x.StringValue
-	case *commonv1.AnyValue_IntValue:
-		return x.IntValue
-	case *commonv1.AnyValue_DoubleValue:
-		return x.DoubleValue
-	case *commonv1.AnyValue_BoolValue:
-		return x.BoolValue
-	case *commonv1.AnyValue_BytesValue:
-		return x.BytesValue
-	case *commonv1.AnyValue_ArrayValue:
-		var out []any
-		for _, e := range x.ArrayValue.GetValues() {
-			out = append(out, value(e))
-		}
-		return out
-	case *commonv1.AnyValue_KvlistValue:
-		return attributes(x.KvlistValue.GetValues())
-	default:
-		return nil
-	}
 }
 
 // ParseTraceparent returns the trace id and parent span id of a W3C traceparent header value

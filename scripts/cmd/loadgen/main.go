@@ -1,395 +1,298 @@
-// Command loadgen drives the tracking service's ingest with DCSA events at a target rate and
-// reports what a carrier and an operator would want to know: events/s accepted, accept latency
-// (p50/p99/p999 per HTTP batch), and events/s until every event is durable and projected
-// (history and live state), measured by the projector consumer catching up. In the same run it
-// measures this machine's raw JetStream async publish rate, so our figures read as a ratio.
+// Command loadgen is the whole-system load benchmark of SCODA Track (make bench). Against the
+// three running services it:
 //
-//	go run ./scripts/cmd/loadgen -url http://127.0.0.1:18081 -nats nats://127.0.0.1:14222 -rate 5000 -duration 30s
+//  1. measures this machine's raw limits: JetStream async publish, pipelined Redis writes
+//     shaped like a live-state update, PostgreSQL COPY in batches like the projector's;
+//  2. sets up a shipper (tenant "bench") with -subscribed containers booked through scheduling
+//     and an "all my containers" Standard Webhooks subscription to a receiver inside loadgen,
+//     and waits until notification has delivered every BOOKING event (it then knows the
+//     containers are the tenant's);
+//  3. ingests position fixes and milestones at target rates (-runs; HTTP batches, or published
+//     on tracking.v1.ingest.<source> with "nats:") over -containers containers, the subscribed
+//     ones among them, and reports accept latency, events/s until every event is in history and
+//     in the live state, and until every webhook of the subscribed share was delivered and
+//     verified (ingest-to-webhook latency from the send of the request carrying the event);
+//  4. fills the live state to -live containers as fast as tracking accepts, then measures
+//     GET /v1/containers/{no} and the geo search around points of the corridor, and the same
+//     reads straight from Redis;
+//  5. prints every figure against its floor and as a ratio to its raw limit, with the cores and
+//     memory each process used per phase (-json: machine-readable).
 //
-// It only talks to the addresses it is given (loopback in scripts/bench.sh), and stops by itself.
+// It talks only to the addresses it is given (loopback in scripts/bench.sh), every wait is
+// bounded, and -timeout bounds the whole run.
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"math"
-	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/signal"
-	"slices"
-	"sync"
-	"sync/atomic"
+	"strings"
+	"syscall"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/scodalabs/scoda/pkg/auth"
-	"github.com/scodalabs/scoda/pkg/iso6346"
+	"github.com/redis/go-redis/v9"
 )
 
 type options struct {
-	url, natsURL   string
-	rate           int
-	batch          int
-	concurrency    int
-	duration       time.Duration
-	containers     int
-	rawMessages    int
-	catchUpTimeout time.Duration
-	label          string
-	jsonOut        bool
+	tracking, scheduling, notification string
+	natsURL, dbURL, redisURL           string
+	trackingPrefix                     string // tracking's REDIS_KEY_PREFIX
+	runID                              string // names the raw schema and raw Redis keys
+	pids                               string
+	runs                               []runSpec
+	duration                           time.Duration
+	concurrency                        int
+	maxPlan                            int
+	containers, subscribed, live       int
+	fillBatch                          int
+	queries, queryConcurrency          int
+	queryTime                          time.Duration
+	radiusKm                           float64
+	rawMessages, rawRows               int
+	bookClients                        int
+	catchUp, webhookWait, setupWait    time.Duration
+	settle                             time.Duration
+	receiverAddr                       string
+	timeout                            time.Duration
+	jsonOut                            bool
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.url, "url", "http://127.0.0.1:8081", "tracking service base URL")
-	flag.StringVar(&o.natsURL, "nats", "", "NATS URL for the raw JetStream baseline (empty: skip it)")
-	flag.IntVar(&o.rate, "rate", 5000, "target events/s (0: as fast as the service accepts)")
-	flag.IntVar(&o.batch, "batch", 500, "events per HTTP request")
-	flag.IntVar(&o.concurrency, "concurrency", 8, "requests in flight at most")
-	flag.DurationVar(&o.duration, "duration", 30*time.Second, "how long to send")
-	flag.IntVar(&o.containers, "containers", 20000, "distinct containers")
-	flag.IntVar(&o.rawMessages, "raw", 200000, "messages for the raw JetStream baseline")
-	flag.DurationVar(&o.catchUpTimeout, "catchup", 5*time.Minute, "how long to wait for the projector to catch up")
-	flag.StringVar(&o.label, "label", "", "a name for this run in the report")
+	var runs string
+	flag.StringVar(&o.tracking, "tracking", "http://127.0.0.1:18081", "tracking service base URL")
+	flag.StringVar(&o.scheduling, "scheduling", "http://127.0.0.1:18082", "scheduling service base URL")
+	flag.StringVar(&o.notification, "notification", "http://127.0.0.1:18083", "notification service base URL")
+	flag.StringVar(&o.natsURL, "nats", "nats://127.0.0.1:14222", "NATS URL (raw JetStream baseline and the NATS ingest runs)")
+	flag.StringVar(&o.dbURL, "database", "postgres://postgres@127.0.0.1:5432/scoda?sslmode=disable", "PostgreSQL URL for the raw write baseline")
+	flag.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis URL (raw baselines, the live-container count)")
+	flag.StringVar(&o.trackingPrefix, "tracking-prefix", "scoda:tracking:", "tracking's REDIS_KEY_PREFIX")
+	flag.StringVar(&o.runID, "run-id", "loadgen", "names the raw baselines' schema (<run-id>_raw) and Redis keys (<run-id>:raw:)")
+	flag.StringVar(&o.pids, "pids", "", "processes to watch, name=pid,... (e.g. tracking=123,nats-server=456); redis-server and postgres are found by name")
+	flag.StringVar(&runs, "runs", "5000:100,10000:500,0:500,nats:5000:100", "rate runs, [nats:]events-per-second:events-per-batch, comma- or space-separated; rate 0 = as fast as accepted")
+	flag.DurationVar(&o.duration, "duration", 30*time.Second, "how long each rate run sends")
+	flag.IntVar(&o.concurrency, "concurrency", 8, "requests (or NATS publishes) in flight at most")
+	flag.IntVar(&o.maxPlan, "max-plan", 30000, "events/s to prepare bodies for in an as-fast-as-accepted run")
+	flag.IntVar(&o.containers, "containers", 20000, "distinct containers of the rate runs")
+	flag.IntVar(&o.subscribed, "subscribed", 1000, "containers booked and subscribed by the bench tenant (among -containers)")
+	flag.IntVar(&o.live, "live", 1_000_000, "live containers to fill to before the queries (0: no fill, no queries)")
+	flag.IntVar(&o.fillBatch, "fill-batch", 500, "events per request during the fill")
+	flag.IntVar(&o.queries, "queries", 20000, "requests of each query kind")
+	flag.DurationVar(&o.queryTime, "query-time", 30*time.Second, "at most this long for each query kind")
+	flag.IntVar(&o.queryConcurrency, "query-concurrency", 4, "query clients")
+	flag.Float64Var(&o.radiusKm, "radius", 10, "geo search radius, km")
+	flag.IntVar(&o.rawMessages, "raw", 200000, "messages of the raw JetStream baseline")
+	flag.IntVar(&o.rawRows, "raw-rows", 200000, "rows (Postgres) and updates (Redis) of the raw write baselines")
+	flag.IntVar(&o.bookClients, "book-clients", 16, "parallel booking clients during setup")
+	flag.DurationVar(&o.catchUp, "catchup", 3*time.Minute, "how long to wait for tracking's projector after a run")
+	flag.DurationVar(&o.webhookWait, "webhook-wait", 30*time.Second, "how long to wait for the awaited webhooks once the projector caught up")
+	flag.DurationVar(&o.settle, "settle", 30*time.Second, "how long to wait, before a run and before the queries, for the services to finish the work of earlier phases")
+	flag.DurationVar(&o.setupWait, "setup-wait", 2*time.Minute, "how long to wait for the services and the BOOKING deliveries")
+	flag.StringVar(&o.receiverAddr, "receiver", "127.0.0.1:0", "listen address of the webhook receiver")
+	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound on the whole benchmark")
 	flag.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	var err error
+	if o.runs, err = parseRuns(runs); err == nil {
+		err = o.validate()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := run(ctx, o)
+	if o.jsonOut {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+	} else {
+		rep.print(os.Stdout)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
-	if o.jsonOut {
-		_ = json.NewEncoder(os.Stdout).Encode(rep)
-		return
-	}
-	rep.print(os.Stdout)
 }
 
-// report is what a run measured.
-type report struct {
-	Label            string  `json:"label"`
-	TargetRate       int     `json:"targetRate"`
-	Batch            int     `json:"batch"`
-	Sent             int64   `json:"sent"`
-	Accepted         int64   `json:"accepted"`
-	Failed           int64   `json:"failedRequests"`
-	SendSeconds      float64 `json:"sendSeconds"`
-	AcceptedPerSec   float64 `json:"acceptedPerSec"`
-	EndToEndSeconds  float64 `json:"endToEndSeconds"`
-	EndToEndPerSec   float64 `json:"endToEndPerSec"`
-	P50ms            float64 `json:"acceptP50ms"`
-	P99ms            float64 `json:"acceptP99ms"`
-	P999ms           float64 `json:"acceptP999ms"`
-	RawJetStreamRate float64 `json:"rawJetStreamMsgsPerSec,omitempty"`
-	LiveChecked      int     `json:"liveChecked"`
+func (o options) validate() error {
+	var errs []error
+	if o.subscribed < 0 || o.subscribed > o.containers {
+		errs = append(errs, errors.New("-subscribed must be between 0 and -containers"))
+	}
+	if o.containers < 1 || o.containers > 4_000_000 || o.live > 4_000_000 || o.live < 0 {
+		errs = append(errs, errors.New("-containers must be 1 to 4,000,000 and -live 0 to 4,000,000"))
+	}
+	if o.concurrency < 1 || o.queryConcurrency < 1 || o.bookClients < 1 || o.fillBatch < 1 || o.fillBatch > 1000 {
+		errs = append(errs, errors.New("-concurrency, -query-concurrency, -book-clients must be positive; -fill-batch 1 to 1000"))
+	}
+	if o.duration <= 0 || o.radiusKm <= 0 || o.queries < 1 || o.queryTime <= 0 {
+		errs = append(errs, errors.New("-duration, -radius, -queries and -query-time must be positive"))
+	}
+	return errors.Join(errs...)
 }
 
-func (r report) print(w io.Writer) {
-	fmt.Fprintf(w, "run %q: target %d ev/s, batches of %d\n", r.Label, r.TargetRate, r.Batch)
-	fmt.Fprintf(w, "  accepted      %d events in %.1fs = %.0f ev/s (%d failed requests)\n", r.Accepted, r.SendSeconds, r.AcceptedPerSec, r.Failed)
-	fmt.Fprintf(w, "  accept latency per batch: p50 %.1f ms, p99 %.1f ms, p999 %.1f ms\n", r.P50ms, r.P99ms, r.P999ms)
-	fmt.Fprintf(w, "  end to end    %.0f ev/s (all accepted events in history and live state after %.1fs)\n", r.EndToEndPerSec, r.EndToEndSeconds)
-	if r.RawJetStreamRate > 0 {
-		fmt.Fprintf(w, "  raw JetStream async publish on this machine: %.0f msg/s (ours end to end = %.0f%%)\n",
-			r.RawJetStreamRate, 100*r.EndToEndPerSec/r.RawJetStreamRate)
-	}
-	fmt.Fprintf(w, "  live state checked for %d containers\n", r.LiveChecked)
+// bench is one benchmark: the clients, the generator and the watchers it shares across phases.
+type bench struct {
+	opts  options
+	api   *api
+	rdb   *redis.Client
+	gen   *generator
+	lines corridorLines
+	rcv   *receiver
+	procs *procs
 }
 
-func run(ctx context.Context, o options) (report, error) {
-	key, err := auth.HMACKey([]byte(envOr("AUTH_JWT_SECRET", auth.DevSecret)))
-	if err != nil {
-		return report{}, err
-	}
-	carrier, _ := auth.Mint(key, auth.Principal{Role: auth.RoleCarrier, Subject: "loadgen"}, time.Hour, time.Now())
-	admin, _ := auth.Mint(key, auth.Principal{Role: auth.RoleAdmin, Subject: "loadgen"}, time.Hour, time.Now())
-	rep := report{Label: o.label, TargetRate: o.rate, Batch: o.batch}
+func (bn *bench) logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[loadgen] "+format+"\n", args...)
+}
 
-	if o.natsURL != "" {
-		if rep.RawJetStreamRate, err = rawJetStream(ctx, o.natsURL, o.rawMessages); err != nil {
-			return rep, fmt.Errorf("raw baseline: %w", err)
-		}
-	}
-
-	gen := newGenerator(o.containers)
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency}}
-	var (
-		latMu     sync.Mutex
-		latencies []time.Duration
-		sent      atomic.Int64
-		accepted  atomic.Int64
-		failed    atomic.Int64
-	)
-	// Bodies are made before the clock starts, so generating JSON does not compete for this
-	// machine's two cores with the service under test.
-	planned := o.rate
-	if planned == 0 {
-		planned = 25000 // above what the service accepts on this machine
-	}
-	pool := make([]batch, 0, int(o.duration.Seconds()*float64(planned))/o.batch+1)
-	for range cap(pool) {
-		pool = append(pool, gen.next(o.batch))
-	}
-	sendCtx, cancel := context.WithTimeout(ctx, o.duration)
+// run does the phases in order. A phase that fails is reported and, where the next phases can
+// still mean something, the benchmark goes on; the error is returned at the end.
+func run(ctx context.Context, o options) (*report, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	batches := make(chan batch, o.concurrency)
-	go func() { // the pacer: one batch every batch/rate seconds, or as fast as workers take them
-		defer close(batches)
-		var interval time.Duration
-		if o.rate > 0 {
-			interval = time.Duration(float64(time.Second) * float64(o.batch) / float64(o.rate))
-		}
-		next := time.Now()
-		for i := 0; sendCtx.Err() == nil && i < len(pool); i++ {
-			body := pool[i]
-			if interval > 0 {
-				next = next.Add(interval)
-				if d := time.Until(next); d > 0 {
-					select {
-					case <-time.After(d):
-					case <-sendCtx.Done():
-						return
-					}
-				}
-			}
-			select {
-			case batches <- body:
-			case <-sendCtx.Done():
-				return
-			}
-		}
-	}()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range o.concurrency {
-		wg.Go(func() {
-			for b := range batches {
-				t0 := time.Now()
-				n, err := post(client, o.url+"/v1/events", carrier, b.body)
-				d := time.Since(t0)
-				sent.Add(int64(o.batch))
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				accepted.Add(int64(n))
-				gen.sent(b.containers)
-				latMu.Lock()
-				latencies = append(latencies, d)
-				latMu.Unlock()
-			}
-		})
+	rep := &report{Machine: machine(), Options: o.summary()}
+	var errs []error
+	fail := func(phase string, err error) {
+		errs = append(errs, fmt.Errorf("%s: %w", phase, err))
+		rep.Errors = append(rep.Errors, phase+": "+err.Error())
 	}
-	wg.Wait()
-	rep.SendSeconds = time.Since(start).Seconds()
-	rep.Sent, rep.Accepted, rep.Failed = sent.Load(), accepted.Load(), failed.Load()
-	rep.AcceptedPerSec = float64(rep.Accepted) / rep.SendSeconds
-	rep.P50ms, rep.P99ms, rep.P999ms = pct(latencies, 0.50), pct(latencies, 0.99), pct(latencies, 0.999)
 
-	if err := waitCaughtUp(ctx, client, o.url, admin, o.catchUpTimeout); err != nil {
+	a, err := newAPI(o)
+	if err != nil {
 		return rep, err
 	}
-	rep.EndToEndSeconds = time.Since(start).Seconds()
-	rep.EndToEndPerSec = float64(rep.Accepted) / rep.EndToEndSeconds
-	rep.LiveChecked, err = checkLive(client, o.url, admin, gen, 50)
-	return rep, err
-}
-
-func post(c *http.Client, url, token string, body []byte) (int, error) {
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
+	lines, err := loadCorridor()
 	if err != nil {
-		return 0, err
+		return rep, err
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		return 0, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+	ropts, err := redis.ParseURL(o.redisURL)
+	if err != nil {
+		return rep, fmt.Errorf("-redis: %w", err)
 	}
-	var r struct {
-		Accepted int `json:"accepted"`
+	named, order, err := parsePids(o.pids)
+	if err != nil {
+		return rep, err
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return 0, err
+	bn := &bench{opts: o, api: a, rdb: redis.NewClient(ropts), lines: lines, procs: newProcs(named, order),
+		gen: newGenerator(uint64(time.Now().UnixNano()), lines, o.containers, o.subscribed)}
+	defer bn.rdb.Close()
+	defer bn.procs.stop()
+	rep.Processes = bn.procs.names()
+	if err := a.waitReady(ctx, o.setupWait); err != nil {
+		return rep, err
 	}
-	return r.Accepted, nil
-}
 
-// waitCaughtUp polls the service's consumer state until the projector has nothing pending.
-func waitCaughtUp(ctx context.Context, c *http.Client, base, token string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/admin/consumers", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := c.Do(req)
+	bn.logf("raw limits: JetStream publish, Redis writes, PostgreSQL COPY")
+	bn.procs.begin("raw limits")
+	if rep.Raw.JetStreamMsgsPerSec, err = rawJetStream(ctx, o.natsURL, o.rawMessages); err != nil {
+		fail("raw JetStream", err)
+	}
+	if rep.Raw.RedisUpdatesPerSec, err = rawRedis(ctx, bn.rdb, o.runID+":raw:", o.rawRows); err != nil {
+		fail("raw Redis", err)
+	}
+	if rep.Raw.PostgresRowsPerSec, err = rawPostgres(ctx, o.dbURL, strings.ToLower(o.runID)+"_raw", o.rawRows); err != nil {
+		fail("raw PostgreSQL", err)
+	}
+	rep.Usage = append(rep.Usage, bn.procs.end())
+
+	if bn.rcv, err = startReceiver(o.receiverAddr); err != nil {
+		return rep, fmt.Errorf("receiver: %w", err)
+	}
+	defer bn.rcv.close()
+	if o.subscribed > 0 {
+		bn.logf("setup: subscribe %s, book %d containers", bn.rcv.url(), o.subscribed)
+		bn.procs.begin("setup")
+		rep.Setup, err = bn.setup(ctx)
+		rep.Usage = append(rep.Usage, bn.procs.end())
 		if err != nil {
-			return err
+			fail("setup", err)
 		}
-		var st struct {
-			Consumers []struct {
-				Name       string `json:"name"`
-				Pending    uint64 `json:"pending"`
-				AckPending int    `json:"ackPending"`
-			} `json:"consumers"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&st)
-		resp.Body.Close()
+	}
+
+	for _, spec := range o.runs {
+		bn.logf("run %s for %s", spec, o.duration)
+		r, err := bn.rateRun(ctx, spec)
+		rep.Runs = append(rep.Runs, r)
+		rep.Usage = append(rep.Usage, r.Usage)
 		if err != nil {
-			return err
+			fail("run "+spec.String(), err)
 		}
-		for _, cs := range st.Consumers {
-			if cs.Name == "tracking-projector" && cs.Pending == 0 && cs.AckPending == 0 {
-				return nil
+		if ctx.Err() != nil {
+			return rep, errors.Join(append(errs, ctx.Err())...)
+		}
+	}
+
+	if o.live > 0 {
+		bn.logf("fill: a position for each of %d containers", o.live)
+		f, err := bn.fill(ctx, 0, o.live, o.fillBatch)
+		rep.Fill = &f
+		if f.Usage.Phase != "" {
+			rep.Usage = append(rep.Usage, f.Usage)
+		}
+		if err != nil {
+			fail("fill", err)
+		} else {
+			bn.logf("queries: %d of each over %d live containers", o.queries, f.LiveInGeo)
+			qs, usage, err := bn.queries(ctx, max(o.live, o.containers), o.queries, o.radiusKm)
+			rep.Queries = qs
+			rep.Usage = append(rep.Usage, usage)
+			if err != nil {
+				fail("queries", err)
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	return errors.New("the projector did not catch up in time")
+	rep.Receiver = bn.rcv.stats()
+	rep.check()
+	return rep, errors.Join(errs...)
 }
 
-// checkLive reads back the live state of n containers that were sent positions.
-func checkLive(c *http.Client, base, token string, g *generator, n int) (int, error) {
-	checked := 0
-	for _, no := range g.sample(n) {
-		req, _ := http.NewRequest(http.MethodGet, base+"/v1/containers/"+no, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := c.Do(req)
-		if err != nil {
-			return checked, err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return checked, fmt.Errorf("live state of %s: status %d", no, resp.StatusCode)
-		}
-		checked++
-	}
-	return checked, nil
+// setupReport is how the subscribed share was set up.
+type setupReport struct {
+	Subscribed      int     `json:"subscribed"`
+	Departures      int     `json:"departures"`
+	BookSeconds     float64 `json:"bookSeconds"`
+	BookingsPerSec  float64 `json:"bookingsPerSec"`
+	BookingWebhooks int     `json:"bookingWebhooks"`
+	OwnedSeconds    float64 `json:"ownedSeconds"` // from the first booking until the last BOOKING delivery
 }
 
-func pct(ds []time.Duration, p float64) float64 {
-	if len(ds) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := min(len(s)-1, int(math.Ceil(p*float64(len(s))))-1)
-	return float64(s[max(i, 0)].Microseconds()) / 1000
-}
-
-// rawJetStream measures async publishing of n ~300-byte messages to a fresh R1 file stream,
-// the same storage as TRACKING, then deletes the stream.
-func rawJetStream(ctx context.Context, url string, n int) (float64, error) {
-	nc, err := nats.Connect(url)
+// setup subscribes the bench tenant to the receiver, books its containers, and waits until a
+// BOOKING delivery arrived for each: notification then owns the containers for the tenant and
+// delivers their tracking events.
+func (bn *bench) setup(ctx context.Context) (setupReport, error) {
+	o := bn.opts
+	rep := setupReport{Subscribed: o.subscribed}
+	secret, err := bn.api.subscribe(ctx, bn.rcv.url())
 	if err != nil {
-		return 0, err
+		return rep, fmt.Errorf("subscribe: %w", err)
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
-	if err != nil {
-		return 0, err
+	if err := bn.rcv.setSecret(secret); err != nil {
+		return rep, err
 	}
-	name := "BENCH_RAW_" + uuid.NewString()[:8]
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{"bench." + name + ".>"}, Storage: jetstream.FileStorage}); err != nil {
-		return 0, err
-	}
-	defer func() { _ = js.DeleteStream(context.Background(), name) }()
-	payload := bytes.Repeat([]byte("x"), 300)
 	start := time.Now()
-	for i := range n {
-		if _, err := js.PublishAsync("bench."+name+".c", payload, jetstream.WithMsgID(fmt.Sprint(i))); err != nil {
-			return 0, err
-		}
+	deps, took, err := bn.api.book(ctx, o.subscribed, o.bookClients)
+	rep.Departures, rep.BookSeconds = deps, took.Seconds()
+	rep.BookingsPerSec = float64(o.subscribed) / took.Seconds()
+	if err != nil {
+		return rep, err
 	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(2 * time.Minute):
-		return 0, errors.New("raw publish did not complete")
+	deadline := time.Now().Add(o.setupWait)
+	for bn.rcv.bookingsDelivered() < o.subscribed && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
-}
-
-// generator makes realistic events: mostly GNSS fixes of containers moving across Central Asia,
-// some gate-ins and loads, each with a fresh id.
-type generator struct {
-	mu         sync.Mutex
-	rng        *rand.Rand
-	containers []string
-	used       map[string]bool // containers that were sent at least one event
-	clock      time.Time
-}
-
-func newGenerator(n int) *generator {
-	g := &generator{rng: rand.New(rand.NewPCG(42, 7)), clock: time.Now().Add(-6 * time.Hour), used: map[string]bool{}}
-	for i := range n {
-		no, _ := iso6346.Make([]string{"SCD", "QDL", "MSK", "CSQ"}[i%4], 'U', i)
-		g.containers = append(g.containers, string(no))
+	rep.BookingWebhooks = bn.rcv.bookingsDelivered()
+	rep.OwnedSeconds = time.Since(start).Seconds()
+	if rep.BookingWebhooks < o.subscribed {
+		return rep, fmt.Errorf("%d of %d BOOKING webhooks arrived within %s", rep.BookingWebhooks, o.subscribed, o.setupWait)
 	}
-	return g
-}
-
-// batch is one request body and the containers it speaks of.
-type batch struct {
-	body       []byte
-	containers []string
-}
-
-func (g *generator) next(n int) batch {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	evs := make([]map[string]any, n)
-	nos := make([]string, n)
-	for i := range evs {
-		g.clock = g.clock.Add(time.Millisecond)
-		no := g.containers[g.rng.IntN(len(g.containers))]
-		nos[i] = no
-		at := g.clock.Format(time.RFC3339Nano)
-		if g.rng.IntN(10) == 0 {
-			evs[i] = map[string]any{"eventID": uuid.NewString(), "eventType": "EQUIPMENT", "eventClassifierCode": "ACT",
-				"equipmentEventTypeCode": []string{"GTIN", "LOAD", "DISC"}[g.rng.IntN(3)], "eventDateTime": at, "eventCreatedDateTime": at,
-				"equipmentReference": no, "emptyIndicatorCode": "LADEN", "eventLocation": map[string]any{"UNLocationCode": "CNJZH"}}
-			continue
-		}
-		evs[i] = map[string]any{"eventID": uuid.NewString(), "eventType": "POSITION", "eventClassifierCode": "ACT", "eventDateTime": at,
-			"equipmentReference": no, "latitude": 40 + 8*g.rng.Float64(), "longitude": 70 + 45*g.rng.Float64(), "speedKmh": 60 + 20*g.rng.Float64(),
-			"deviceID": "gps-" + no}
-	}
-	b, _ := json.Marshal(map[string]any{"events": evs})
-	return batch{body: b, containers: nos}
-}
-
-// sent records that the containers of an accepted batch now have events.
-func (g *generator) sent(nos []string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, no := range nos {
-		g.used[no] = true
-	}
-}
-
-func (g *generator) sample(n int) []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := make([]string, 0, n)
-	for no := range g.used { // map order is random enough for a sample
-		if len(out) == n {
-			break
-		}
-		out = append(out, no)
-	}
-	return out
+	return rep, nil
 }
 
 func envOr(k, def string) string {
