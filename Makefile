@@ -23,7 +23,7 @@ run: ## run the stores and the three services with prefixed logs (Ctrl-C stops a
 	@scripts/run.sh
 
 .PHONY: traces
-traces: ## run Jaeger v2 (UI :16686, OTLP :4318) for `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 make run`; for people, not CI
+traces: ## run Jaeger v2 (UI :16686, OTLP :4318) which `make run` then exports to (instead of its own trace recorder); for people, not CI
 	@scripts/traces.sh
 
 .PHONY: stores

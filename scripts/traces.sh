@@ -44,9 +44,10 @@ fi
 
 cat >&2 <<INFO
 [traces] Jaeger UI:  http://127.0.0.1:$TRACES_UI_PORT
-[traces] In another shell, export to it and run the services:
+[traces] In another shell, run the services: make run finds Jaeger on :$TRACES_OTLP_HTTP_PORT and exports to it
+[traces] (instead of starting its own trace recorder there):
 
-  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$TRACES_OTLP_HTTP_PORT make run
+  make run            # or, on another port: OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$TRACES_OTLP_HTTP_PORT make run
 
 [traces] Then post an event to tracking and find its trace (service tracking, operation
 [traces] "POST /v1/events"): publish, the consumers of tracking, scheduling and notification,
