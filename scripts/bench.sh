@@ -30,6 +30,10 @@ SUBSCRIBED=${SUBSCRIBED:-1000}
 CONTAINERS=${CONTAINERS:-20000}
 QUERIES=${QUERIES:-20000}
 TIMEOUT=${TIMEOUT:-20m}
+# Traces at high rates: one request in a hundred starts a sampled trace (the rest cost only
+# non-recording spans); export them with OTEL_EXPORTER_OTLP_ENDPOINT as usual.
+TRACE_SAMPLER=${OTEL_TRACES_SAMPLER:-parentbased_traceidratio}
+TRACE_RATIO=${OTEL_TRACES_SAMPLER_ARG:-0.01}
 DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:${PG_PORT:-5432}/scoda?sslmode=disable}
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-6379}/0}
 run_id="bench_$(date +%s)"
@@ -88,6 +92,7 @@ for s in "${services[@]}"; do
   SCODA_ENV=test HTTP_ADDR="127.0.0.1:${port[$s]}" DATABASE_URL="$DATABASE_URL" DB_SCHEMA="${run_id}_$s" \
     REDIS_URL="$REDIS_URL" REDIS_KEY_PREFIX="$run_id:$s:" NATS_URL="nats://127.0.0.1:$nats_port" LOG_LEVEL=warn \
     NOTIFICATION_ALLOW_HTTP=true NOTIFICATION_ALLOWED_NETS=127.0.0.1/32 \
+    OTEL_TRACES_SAMPLER="$TRACE_SAMPLER" OTEL_TRACES_SAMPLER_ARG="$TRACE_RATIO" \
     "$bin/$s" >"$tmp/$s.log" 2>&1 &
   pid[$s]=$!
   pids+=("${pid[$s]}")

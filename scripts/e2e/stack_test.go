@@ -1,19 +1,13 @@
 package e2e_test
 
 import (
-	"bytes"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +23,8 @@ import (
 	"github.com/scodalabs/scoda/pkg/testkit/pgtest"
 	"github.com/scodalabs/scoda/pkg/testkit/proctest"
 	"github.com/scodalabs/scoda/pkg/testkit/redistest"
+	"github.com/scodalabs/scoda/scripts/internal/hooks"
+	"github.com/scodalabs/scoda/scripts/internal/stackapi"
 )
 
 // binaries are the three service executables, built once for every story.
@@ -103,28 +99,13 @@ type answer struct {
 // call sends body (JSON; nil for none) as who, with the extra header.
 func (s *stack) call(t *testing.T, who auth.Principal, method, url string, header http.Header, body any) answer {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
 	token, err := auth.Mint(s.key, who, time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	req, err := stackapi.NewRequest(t.Context(), method, url, token, header, body)
+	if err != nil {
+		t.Fatal(err)
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {
@@ -357,11 +338,10 @@ func newReceiver(t *testing.T) *receiver {
 // of path.
 func (rc *receiver) setSecret(t *testing.T, path, secret string) {
 	t.Helper()
-	b64, ok := strings.CutPrefix(secret, "whsec_")
-	if !ok {
+	if !strings.HasPrefix(secret, "whsec_") {
 		t.Fatalf("secret without the whsec_ prefix")
 	}
-	key, err := base64.StdEncoding.DecodeString(b64)
+	key, err := hooks.ParseSecret(secret)
 	if err != nil || len(key) < 24 {
 		t.Fatalf("secret is not a base64 key of 24 bytes or more (%v)", err)
 	}
@@ -384,7 +364,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	if err := verify(key, r.Header, body, time.Now()); err != nil {
+	if err := hooks.Verify(key, r.Header, body, time.Now()); err != nil {
 		rc.refused = append(rc.refused, r.URL.Path+": "+err.Error())
 		w.WriteHeader(http.StatusUnauthorized)
 		return
@@ -401,37 +381,6 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		rc.got[r.URL.Path] = append(rc.got[r.URL.Path], delivery{WebhookID: id, TraceParent: r.Header.Get("traceparent"), Envelope: env})
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// verify checks a Standard Webhooks signature: HMAC-SHA256 with key over
-// "<webhook-id>.<webhook-timestamp>.<body>", one of the space-separated "v1,<base64>" values of
-// webhook-signature, and a timestamp within five minutes of now.
-func verify(key []byte, h http.Header, body []byte, now time.Time) error {
-	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
-	if id == "" || ts == "" || sigs == "" {
-		return errors.New("webhook-id, webhook-timestamp or webhook-signature missing")
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return fmt.Errorf("webhook-timestamp %q is not a number", ts)
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > 5*time.Minute || d < -5*time.Minute {
-		return fmt.Errorf("webhook-timestamp %s is %v from now", ts, d)
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "."))
-	mac.Write(body)
-	want := mac.Sum(nil)
-	for _, sig := range strings.Fields(sigs) {
-		version, b64, ok := strings.Cut(sig, ",")
-		if !ok || version != "v1" {
-			continue
-		}
-		if got, err := base64.StdEncoding.DecodeString(b64); err == nil && hmac.Equal(got, want) {
-			return nil
-		}
-	}
-	return fmt.Errorf("no v1 signature of %q matches", sigs)
 }
 
 // deliveries returns what path received so far.

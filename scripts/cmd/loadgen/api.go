@@ -1,121 +1,36 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/scodalabs/scoda/pkg/auth"
+	"github.com/scodalabs/scoda/scripts/internal/stackapi"
 )
 
-// api calls the three services as their users would, with development tokens.
-type api struct {
-	tracking, scheduling, notification string
-	http                               *http.Client
-	tokens                             map[string]string // carrier, dispatcher, admin, shipper
-}
+// api calls the three services as their users would, with development tokens: as a carrier, a
+// dispatcher, an admin, and the bench tenant's shipper.
+type api struct{ *stackapi.Client }
 
 // tenant is the shipper whose containers are subscribed.
 const tenant = "bench"
 
+// shipper is who the bench tenant's shipper is to the api.
+const shipper = "shipper:" + tenant
+
 func newAPI(o options) (*api, error) {
-	key, err := auth.HMACKey([]byte(envOr("AUTH_JWT_SECRET", auth.DevSecret)))
+	c, err := stackapi.New(stackapi.Config{Tracking: o.tracking, Scheduling: o.scheduling, Notification: o.notification,
+		Secret: []byte(envOr("AUTH_JWT_SECRET", auth.DevSecret)), Subject: "loadgen", TokenTTL: 2 * time.Hour,
+		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}})
 	if err != nil {
 		return nil, err
 	}
-	a := &api{tracking: o.tracking, scheduling: o.scheduling, notification: o.notification, tokens: map[string]string{},
-		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	for who, p := range map[string]auth.Principal{
-		"carrier":    {Role: auth.RoleCarrier, Subject: "loadgen"},
-		"dispatcher": {Role: auth.RoleDispatcher, Subject: "loadgen"},
-		"admin":      {Role: auth.RoleAdmin, Subject: "loadgen"},
-		"shipper":    {Role: auth.RoleShipper, Tenant: tenant, Subject: "loadgen@" + tenant},
-	} {
-		if a.tokens[who], err = auth.Mint(key, p, 2*time.Hour, time.Now()); err != nil {
-			return nil, err
-		}
-	}
-	return a, nil
-}
-
-// statusError is an answer other than the one expected.
-type statusError struct {
-	Status int
-	Body   string
-}
-
-func (e *statusError) Error() string { return fmt.Sprintf("status %d: %.300s", e.Status, e.Body) }
-
-// do sends body (JSON; nil for none) as who and decodes an answer with status want into out.
-// It returns the answer's ETag.
-func (a *api) do(ctx context.Context, method, url, who string, header http.Header, body, out any, want int) (string, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return "", err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return "", err
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	req.Header.Set("Authorization", "Bearer "+a.tokens[who])
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != want {
-		return "", &statusError{Status: resp.StatusCode, Body: string(raw)}
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return "", fmt.Errorf("%s %s: %w", method, url, err)
-		}
-	}
-	return resp.Header.Get("ETag"), nil
-}
-
-// waitReady polls each service's /readyz until it answers 200.
-func (a *api) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for _, base := range []string{a.tracking, a.scheduling, a.notification} {
-		for {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
-			if resp, err := a.http.Do(req); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("%s is not ready: %w", base, ctx.Err())
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}
-	return nil
+	return &api{c}, nil
 }
 
 // subscribe makes the bench tenant's "all my containers, every event type" Standard Webhooks
@@ -124,7 +39,7 @@ func (a *api) subscribe(ctx context.Context, callback string) (string, error) {
 	var out struct {
 		Secret string `json:"secret"`
 	}
-	_, err := a.do(ctx, http.MethodPost, a.notification+"/v1/subscriptions", "shipper", nil, map[string]any{
+	_, err := a.Do(ctx, http.MethodPost, a.Notification+"/v1/subscriptions", shipper, nil, map[string]any{
 		"callbackUrl": callback, "scheme": "standard", "filters": map[string]any{"allContainers": true},
 	}, &out, http.StatusCreated)
 	if err == nil && out.Secret == "" {
@@ -164,7 +79,7 @@ func (a *api) book(ctx context.Context, n, clients int) (departures int, took ti
 	planned := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
 	create := func(i int) (departure, error) {
 		var d departure
-		_, err := a.do(ctx, http.MethodPost, a.scheduling+"/v1/departures", "dispatcher", nil, map[string]any{
+		_, err := a.Do(ctx, http.MethodPost, a.Scheduling+"/v1/departures", "dispatcher", nil, map[string]any{
 			"route": benchRoute, "trainNumber": fmt.Sprintf("B%d", 9000+i), "status": "open",
 			"plannedDeparture": planned.UTC().Format(time.RFC3339), "cutoff": planned.Add(-24 * time.Hour).UTC().Format(time.RFC3339),
 		}, &d, http.StatusCreated)
@@ -197,7 +112,7 @@ func (a *api) book(ctx context.Context, n, clients int) (departures int, took ti
 			for i := range work {
 				// Spread over the departures so bookings do not all queue on one departure's rows.
 				dep := ids[i%len(ids)]
-				_, err := a.do(ctx, http.MethodPost, a.scheduling+"/v1/bookings", "shipper", nil, map[string]any{
+				_, err := a.Do(ctx, http.MethodPost, a.Scheduling+"/v1/bookings", shipper, nil, map[string]any{
 					"departureID": dep, "equipmentReference": containerNo(i), "isoEquipmentCode": "22G1",
 					"grossWeightKg": boxKg, "from": route[0], "to": route[1],
 				}, nil, http.StatusCreated)
@@ -230,7 +145,7 @@ func (a *api) consumers(ctx context.Context, base string) (map[string]consumer, 
 	var st struct {
 		Consumers []consumer `json:"consumers"`
 	}
-	if _, err := a.do(ctx, http.MethodGet, base+"/v1/admin/consumers", "admin", nil, nil, &st, http.StatusOK); err != nil {
+	if _, err := a.Do(ctx, http.MethodGet, base+"/v1/admin/consumers", "admin", nil, nil, &st, http.StatusOK); err != nil {
 		return nil, err
 	}
 	out := make(map[string]consumer, len(st.Consumers))
@@ -247,7 +162,7 @@ func (a *api) waitCaughtUp(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	streak := 0
 	for time.Now().Before(deadline) {
-		cs, err := a.consumers(ctx, a.tracking)
+		cs, err := a.consumers(ctx, a.Tracking)
 		if err != nil {
 			return err
 		}

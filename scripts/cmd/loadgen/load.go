@@ -16,6 +16,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/scodalabs/scoda/scripts/internal/stackapi"
 )
 
 // ingestSubject is where the load generator publishes as a gateway on the NATS path
@@ -101,9 +103,13 @@ type runReport struct {
 // sender sends one batch and answers how many events were accepted.
 type sender func(ctx context.Context, b batch) (int, error)
 
-func (bn *bench) httpSender() sender {
+func (bn *bench) httpSender() (sender, error) {
+	token, err := bn.api.Token("carrier")
+	if err != nil {
+		return nil, err
+	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	url, token := bn.api.tracking+"/v1/events", bn.api.tokens["carrier"]
+	url := bn.api.Tracking + "/v1/events"
 	return func(ctx context.Context, b batch) (int, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b.body))
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -115,7 +121,7 @@ func (bn *bench) httpSender() sender {
 		defer resp.Body.Close()
 		raw, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != http.StatusAccepted {
-			return 0, &statusError{Status: resp.StatusCode, Body: string(raw)}
+			return 0, &stackapi.StatusError{Status: resp.StatusCode, Body: string(raw)}
 		}
 		var r struct {
 			Accepted int `json:"accepted"`
@@ -124,7 +130,7 @@ func (bn *bench) httpSender() sender {
 			return 0, err
 		}
 		return r.Accepted, nil
-	}
+	}, nil
 }
 
 // natsSender publishes a batch as one message on the ingest subject and waits for the stream's
@@ -143,7 +149,10 @@ func natsSender(js jetstream.JetStream) sender {
 func (bn *bench) rateRun(ctx context.Context, spec runSpec) (runReport, error) {
 	o := bn.opts
 	rep := runReport{Run: spec.String(), NATS: spec.NATS, TargetRate: spec.Rate, Batch: spec.Batch}
-	send := bn.httpSender()
+	send, err := bn.httpSender()
+	if err != nil {
+		return rep, err
+	}
 	if spec.NATS {
 		nc, err := nats.Connect(o.natsURL, nats.Name("loadgen"))
 		if err != nil {
@@ -204,7 +213,7 @@ func (bn *bench) rateRun(ctx context.Context, spec runSpec) (runReport, error) {
 	if e := firstErr.Load(); e != nil {
 		bn.logf("%s: %d requests failed, the first: %s", rep.Run, rep.FailedRequests, e)
 	}
-	err := bn.api.waitCaughtUp(ctx, o.catchUp)
+	err = bn.api.waitCaughtUp(ctx, o.catchUp)
 	rep.ProjectedSeconds = time.Since(start).Seconds()
 	rep.ProjectedPerSec = float64(rep.Accepted) / rep.ProjectedSeconds
 	if err != nil {
@@ -273,7 +282,7 @@ func (bn *bench) pace(ctx context.Context, pool []batch, rate, size int, duratio
 
 // notificationBacklog is what notification's tracking consumer has still to match (-1: unknown).
 func (bn *bench) notificationBacklog(ctx context.Context) int64 {
-	cs, err := bn.api.consumers(ctx, bn.api.notification)
+	cs, err := bn.api.consumers(ctx, bn.api.Notification)
 	if err != nil {
 		return -1
 	}
@@ -292,7 +301,7 @@ func (bn *bench) settle(ctx context.Context, phase string) int64 {
 	start := time.Now()
 	for {
 		left := int64(0)
-		for _, base := range []string{bn.api.tracking, bn.api.notification} {
+		for _, base := range []string{bn.api.Tracking, bn.api.Notification} {
 			cs, err := bn.api.consumers(ctx, base)
 			if err != nil {
 				return -1

@@ -185,7 +185,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	defer bn.rdb.Close()
 	defer bn.procs.stop()
 	rep.Processes = bn.procs.names()
-	if err := a.waitReady(ctx, o.setupWait); err != nil {
+	if err := a.WaitReady(ctx, o.setupWait); err != nil {
 		return rep, err
 	}
 

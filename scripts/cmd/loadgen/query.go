@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/scodalabs/scoda/scripts/internal/stackapi"
 )
 
 // fillReport is the fill to -live containers: one position fix for each of containers
@@ -37,8 +39,11 @@ func (bn *bench) fill(ctx context.Context, from, to, size int) (fillReport, erro
 	if to <= from {
 		return rep, nil
 	}
+	send, err := bn.httpSender()
+	if err != nil {
+		return rep, err
+	}
 	bn.procs.begin("fill")
-	send := bn.httpSender()
 	batches := make(chan batch, 4*bn.opts.concurrency)
 	go func() { // one generator goroutine: the generator is not safe for concurrent use
 		defer close(batches)
@@ -81,7 +86,7 @@ func (bn *bench) fill(ctx context.Context, from, to, size int) (fillReport, erro
 	if e := firstErr.Load(); e != nil {
 		bn.logf("fill: %d requests failed, the first: %s", rep.FailedRequests, e)
 	}
-	err := bn.api.waitCaughtUp(ctx, bn.opts.catchUp)
+	err = bn.api.waitCaughtUp(ctx, bn.opts.catchUp)
 	rep.ProjectedSecs = time.Since(start).Seconds()
 	rep.ProjectedPerS = float64(rep.Events) / rep.ProjectedSecs
 	rep.Usage = bn.procs.end()
@@ -131,7 +136,10 @@ func (bn *bench) queries(ctx context.Context, live, n int, radiusKm float64) ([]
 		centres[i] = [2]float64{p.Lat, p.Lon}
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.queryConcurrency}}
-	token := bn.api.tokens["dispatcher"]
+	token, err := bn.api.Token("dispatcher")
+	if err != nil {
+		return nil, phaseUsage{}, err
+	}
 	get := func(url string, out any) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -142,7 +150,7 @@ func (bn *bench) queries(ctx context.Context, live, n int, radiusKm float64) ([]
 		defer resp.Body.Close()
 		raw, _ := io.ReadAll(resp.Body)
 		if resp.StatusCode != http.StatusOK {
-			return &statusError{Status: resp.StatusCode, Body: string(raw)}
+			return &stackapi.StatusError{Status: resp.StatusCode, Body: string(raw)}
 		}
 		if out != nil {
 			return json.Unmarshal(raw, out)
@@ -153,7 +161,7 @@ func (bn *bench) queries(ctx context.Context, live, n int, radiusKm float64) ([]
 	bn.procs.begin("queries")
 	byNo := queryReport{Query: "GET /v1/containers/{no}"}
 	m := bn.measure(ctx, n, func(i int) error {
-		return get(bn.api.tracking+"/v1/containers/"+nos[i], nil)
+		return get(bn.api.Tracking+"/v1/containers/"+nos[i], nil)
 	})
 	m.fill(&byNo)
 
@@ -164,7 +172,7 @@ func (bn *bench) queries(ctx context.Context, live, n int, radiusKm float64) ([]
 		var out struct {
 			Containers []json.RawMessage `json:"containers"`
 		}
-		url := fmt.Sprintf("%s/v1/containers?near=%.5f,%.5f&radiusKm=%s", bn.api.tracking, centres[i][0], centres[i][1], rk)
+		url := fmt.Sprintf("%s/v1/containers?near=%.5f,%.5f&radiusKm=%s", bn.api.Tracking, centres[i][0], centres[i][1], rk)
 		if err := get(url, &out); err != nil {
 			return err
 		}

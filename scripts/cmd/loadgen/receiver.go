@@ -3,54 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/scodalabs/scoda/scripts/internal/hooks"
 )
-
-// webhookTolerance is how far a delivery's webhook-timestamp may be from our clock.
-const webhookTolerance = 5 * time.Minute
-
-// verifyStandard checks a Standard Webhooks delivery (https://www.standardwebhooks.com): one of
-// the "v1,<base64 HMAC-SHA256>" signatures in webhook-signature must be the MAC of
-// "<webhook-id>.<webhook-timestamp>.<body>" under the secret's bytes ("whsec_" + base64), and
-// the timestamp must be within webhookTolerance of now. (The same check as the simulator's.)
-func verifyStandard(key []byte, h http.Header, body []byte, now time.Time) error {
-	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
-	if id == "" || ts == "" || sigs == "" {
-		return errors.New("missing webhook-id, webhook-timestamp or webhook-signature")
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return errors.New("webhook-timestamp is not Unix seconds")
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > webhookTolerance || d < -webhookTolerance {
-		return errors.New("webhook-timestamp is outside the tolerance")
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "."))
-	mac.Write(body)
-	want := mac.Sum(nil)
-	for _, s := range strings.Fields(sigs) {
-		version, sig, ok := strings.Cut(s, ",")
-		if !ok || version != "v1" {
-			continue
-		}
-		if got, err := base64.StdEncoding.DecodeString(sig); err == nil && hmac.Equal(got, want) {
-			return nil
-		}
-	}
-	return errors.New("no signature matches")
-}
 
 // receiver is the subscribed shipper's webhook endpoint. It verifies every delivery and, for the
 // events the load generator is waiting for, records how long after their request was sent they
@@ -95,9 +57,9 @@ func (r *receiver) close() {
 }
 
 func (r *receiver) setSecret(secret string) error {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil || len(key) == 0 {
-		return errors.New("the subscription's secret is not whsec_ + base64")
+	key, err := hooks.ParseSecret(secret)
+	if err != nil {
+		return fmt.Errorf("subscription: %w", err)
 	}
 	r.mu.Lock()
 	r.key = key
@@ -220,7 +182,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "not subscribed yet", http.StatusServiceUnavailable)
 		return
 	}
-	if err := verifyStandard(key, req.Header, body, now); err != nil {
+	if err := hooks.Verify(key, req.Header, body, now); err != nil {
 		r.mu.Lock()
 		r.rejected++
 		r.mu.Unlock()

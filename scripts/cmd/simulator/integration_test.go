@@ -61,7 +61,7 @@ func TestSimulatorAgainstTheServices(t *testing.T) {
 	var bookings struct {
 		Bookings []bookingOut `json:"bookings"`
 	}
-	if _, err := a.do(context.Background(), http.MethodGet, cfg.Scheduling+"/v1/bookings?limit=100", "shipper:acme", nil, nil, &bookings, http.StatusOK); err != nil {
+	if _, err := a.Do(context.Background(), http.MethodGet, cfg.Scheduling+"/v1/bookings?limit=100", "shipper:acme", nil, nil, &bookings, http.StatusOK); err != nil {
 		t.Fatal(err)
 	}
 	if len(bookings.Bookings) == 0 {
@@ -73,7 +73,7 @@ func TestSimulatorAgainstTheServices(t *testing.T) {
 				Latitude float64 `json:"latitude"`
 			} `json:"position"`
 		}
-		if _, err := a.do(context.Background(), http.MethodGet, cfg.Tracking+"/v1/containers/"+container, "shipper:acme", nil, nil, &live, http.StatusOK); err != nil {
+		if _, err := a.Do(context.Background(), http.MethodGet, cfg.Tracking+"/v1/containers/"+container, "shipper:acme", nil, nil, &live, http.StatusOK); err != nil {
 			return err
 		}
 		if live.Position == nil {

@@ -128,7 +128,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := a.waitReady(ctx, cfg.ReadyTimeout); err != nil {
+	if err := a.WaitReady(ctx, cfg.ReadyTimeout); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}

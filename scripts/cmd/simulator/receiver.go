@@ -1,61 +1,16 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/scodalabs/scoda/scripts/internal/hooks"
 )
-
-// webhookTolerance is how far a delivery's webhook-timestamp may be from the receiver's clock
-// (Standard Webhooks recommends five minutes): an older delivery may be a replay.
-const webhookTolerance = 5 * time.Minute
-
-// verifyStandard checks a Standard Webhooks delivery (https://www.standardwebhooks.com): the
-// webhook-signature header lists space-separated "v1,<base64 HMAC-SHA256>" signatures of
-// "<webhook-id>.<webhook-timestamp>.<body>" under the secret's bytes (the secret is "whsec_" +
-// base64); one must match, and the timestamp must be within webhookTolerance of now.
-func verifyStandard(secret string, h http.Header, body []byte, now time.Time) error {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil || len(key) == 0 {
-		return errors.New("the secret is not whsec_ + base64")
-	}
-	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
-	if id == "" || ts == "" || sigs == "" {
-		return errors.New("missing webhook-id, webhook-timestamp or webhook-signature")
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return errors.New("webhook-timestamp is not Unix seconds")
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > webhookTolerance || d < -webhookTolerance {
-		return errors.New("webhook-timestamp is outside the tolerance")
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "."))
-	mac.Write(body)
-	want := mac.Sum(nil)
-	for _, s := range strings.Fields(sigs) {
-		version, sig, ok := strings.Cut(s, ",")
-		if !ok || version != "v1" {
-			continue
-		}
-		got, err := base64.StdEncoding.DecodeString(sig)
-		if err == nil && hmac.Equal(got, want) {
-			return nil
-		}
-	}
-	return errors.New("no signature matches")
-}
 
 // receiver is the demo's webhook endpoint: it verifies each delivery and logs what it is about.
 type receiver struct {
@@ -91,7 +46,11 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "not subscribed yet", http.StatusServiceUnavailable)
 		return
 	}
-	if err := verifyStandard(secret, req.Header, body, r.now()); err != nil {
+	key, err := hooks.ParseSecret(secret)
+	if err == nil {
+		err = hooks.Verify(key, req.Header, body, r.now())
+	}
+	if err != nil {
 		r.rejected.Add(1)
 		r.log.Warn("webhook rejected", "reason", err.Error())
 		http.Error(w, "bad signature", http.StatusUnauthorized)

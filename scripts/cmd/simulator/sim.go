@@ -14,6 +14,7 @@ import (
 
 	"github.com/scodalabs/scoda/pkg/corridor"
 	"github.com/scodalabs/scoda/pkg/iso6346"
+	"github.com/scodalabs/scoda/scripts/internal/stackapi"
 )
 
 // The rhythm of a train's life, in simulated time before its departure.
@@ -285,7 +286,7 @@ func (s *simulator) flush(ctx context.Context, now time.Time) error {
 		}
 		n, err := s.api.postEvents(ctx, wire)
 		if err != nil {
-			var se *statusError
+			var se *stackapi.StatusError
 			if errors.As(err, &se) && se.Status/100 == 4 && se.Status != 429 {
 				return fmt.Errorf("tracking refused a batch of %d events (dropped): %w", len(batch), err)
 			}
