@@ -79,6 +79,10 @@ type Options struct {
 	// Timeout bounds one request made by the client; zero means
 	// DefaultTimeout.
 	Timeout time.Duration
+	// IdleConnsPerHost is how many idle connections to one host are kept for
+	// reuse; zero means 4. A caller sending that many requests at once to one
+	// receiver keeps its connections instead of dialing anew for most of them.
+	IdleConnsPerHost int
 }
 
 // RefusedError reports a URL or an address that webhooks may not be sent to.
@@ -309,6 +313,10 @@ func NewClient(opt Options) *http.Client {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	idle := opt.IdleConnsPerHost
+	if idle <= 0 {
+		idle = 4
+	}
 	dialer := &net.Dialer{
 		Timeout:   timeout,
 		KeepAlive: 30 * time.Second,
@@ -323,8 +331,8 @@ func NewClient(opt Options) *http.Client {
 		TLSHandshakeTimeout:    10 * time.Second,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 		DisableCompression:     true,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    4,
+		MaxIdleConns:           max(100, idle),
+		MaxIdleConnsPerHost:    idle,
 		IdleConnTimeout:        90 * time.Second,
 		ExpectContinueTimeout:  time.Second,
 		Protocols:              &protocols,

@@ -20,7 +20,7 @@ type Config struct {
 	RetrySchedule []time.Duration // NOTIFICATION_RETRY_SCHEDULE: waits before attempts 2, 3, ... (5s,5m,30m,2h,5h,10h,10h)
 	RotationGrace time.Duration   // NOTIFICATION_ROTATION_GRACE: how long the previous secret still signs after a rotation (24h)
 	DisableAfter  time.Duration   // NOTIFICATION_DISABLE_AFTER: an endpoint failing every delivery for this long is disabled (72h)
-	Workers       int             // NOTIFICATION_WORKERS: deliveries in flight at once (32)
+	Workers       int             // NOTIFICATION_WORKERS: deliveries in flight at once, and idle connections kept per receiver host (64)
 	PollInterval  time.Duration   // NOTIFICATION_POLL_INTERVAL: how often due retries are looked for (1s)
 	ResponseLimit int64           // bytes of a receiver's answer kept for its owner (4096)
 }
@@ -33,7 +33,7 @@ var DefaultRetrySchedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 
 // LoadConfig reads the notification service's variables; local is whether this is a
 // development or test environment (app.Config.Local).
 func LoadConfig(local bool) (Config, error) {
-	c := Config{AllowHTTP: local, Workers: 32, ResponseLimit: 4096, RetrySchedule: DefaultRetrySchedule}
+	c := Config{AllowHTTP: local, Workers: 64, ResponseLimit: 4096, RetrySchedule: DefaultRetrySchedule}
 	var errs []error
 	var err error
 	if v := os.Getenv("NOTIFICATION_ALLOW_HTTP"); v != "" {

@@ -2,8 +2,8 @@ package notification
 
 // Deliveries: matching events to subscriptions, and sending them.
 //
-// Matching (Match) runs in the consumer's inbox transaction, so an event yields its deliveries
-// exactly once: one row per (subscription, event), never two (unique (subscription_id,
+// Matching (MatchBatch, a batch of events at a time) runs in the consumer's inbox transaction,
+// so an event yields its deliveries exactly once: one row per (subscription, event), never two (unique (subscription_id,
 // event_id), ON CONFLICT DO NOTHING). A subscription only ever gets its own tenant's events:
 // a container event goes to the subscriptions of each tenant owning the container (ownership
 // projected from scheduling's booking and shipment events), a booking, ETA, shipment or
@@ -14,12 +14,15 @@ package notification
 //
 // Sending (Dispatcher) takes due deliveries that head their lane (the deliveries of one
 // subscription about one container, or booking, document or shipment without a container): a
-// later event is never sent while an earlier one of its lane is still pending. A claimed
-// delivery is leased (its next_attempt_at moved past the attempt's timeout) and the attempt,
-// the delivery's new state, the subscription's failure count and any event are recorded in one
-// transaction after the answer. If the process dies between claim and record, the lease expires
-// and the delivery is sent again with the same id: the only way a receiver sees an event twice,
-// and then with the same webhook-id, its idempotency key.
+// later event is never sent while an earlier one of its lane is still pending (it is inserted
+// blocked, and unblocked when the one ahead is done, so that claims never wade through the
+// lanes behind). A claimed delivery is leased (its next_attempt_at moved past the attempt's
+// timeout). An accepted attempt is recorded with the others accepted meanwhile, in one
+// transaction (the attempts, the deliveries' new state, the end of their subscriptions' runs
+// of failures); a failed one alone, under its subscription's row lock, with the subscription's
+// failure count and any event its verdict enqueues. If the process dies between claim and
+// record, the lease expires and the delivery is sent again with the same id: the only way a
+// receiver sees an event twice, and then with the same webhook-id, its idempotency key.
 //
 // Outcomes: any 2xx succeeds (also for the DCSA scheme, whose receivers are expected to answer
 // 204); 410 Gone cancels the delivery and disables the subscription; anything else (3xx, which
@@ -31,7 +34,7 @@ package notification
 // outbox. A re-sent dead letter (retry, replay) gets one more attempt; if it fails it is dead
 // again.
 //
-// Tracing: Match keeps the W3C trace context of the consumer span with each delivery
+// Tracing: matching keeps the W3C trace context of the event's consumer span with each delivery
 // (deliveries.traceparent, tracestate), and every attempt at sending it is a CLIENT span
 // "webhook POST" started as a child of that context, so the webhook call is in the event's
 // trace (ingest -> publish -> consume -> webhook), each retry a sibling span under the same
@@ -88,7 +91,125 @@ func mountDeliveries(route router, n *Notifier) {
 	route("POST /v1/subscriptions/{id}/deliveries/replay", "deliveries.replay", makeReplayEndpoint(n), decodeReplay, auth.RoleShipper)
 }
 
-// Match records, in the inbox transaction tx, one delivery per subscription the event matches.
+// MatchBatch records, in the inbox transaction tx, one delivery per subscription each event of
+// evs matches, as Match would for each event in turn, with a constant number of statements
+// whatever the batch's size: one for the owners of its containers (with their bookings and
+// documents), one matching every (event, tenant) against subscription_keys, one inserting
+// every delivery, and at most one notification of the dispatchers. Envelopes are built only
+// for the (event, tenant) pairs some subscription takes. Deliveries are inserted in the order
+// of evs (stream order), which is the order of their lanes (see InsertMatched). An event id
+// seen earlier in evs is skipped, as the inbox would skip it. Each delivery keeps the trace
+// context of its own event's span (BatchEvent.Ctx).
+func (n *Notifier) MatchBatch(ctx context.Context, tx pgx.Tx, evs []app.BatchEvent) error {
+	type item struct {
+		ev  app.BatchEvent
+		id  string
+		f   facts
+		ref []pgstore.Key // the event's own keys
+	}
+	items := make([]item, 0, len(evs))
+	seen := make(map[string]bool, len(evs))
+	var containers []string
+	for _, e := range evs {
+		id := events.EventID(e.Event)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		f, ok := factsOf(e.Event)
+		if !ok {
+			continue
+		}
+		items = append(items, item{ev: e, id: id, f: f, ref: refsOf(f)})
+		if f.byOwnership {
+			containers = append(containers, f.container)
+		}
+	}
+	owners, err := n.store.ContainerOwners(ctx, tx, containers)
+	if err != nil {
+		return err
+	}
+	// A target is one event for one tenant: the tenant of a schedule event, each owner of a
+	// container event (whose bookings and documents are keys too).
+	type target struct {
+		item   int
+		tenant string
+	}
+	var targets []target
+	var match []pgstore.MatchTarget
+	for i, it := range items {
+		tenants := []pgstore.ContainerOwner{{Tenant: it.f.tenant}}
+		if it.f.byOwnership {
+			tenants = owners[it.f.container]
+		}
+		for _, o := range tenants {
+			if o.Tenant == "" {
+				continue // an event of no tenant goes to no shipper
+			}
+			keys := make([]pgstore.Key, 0, len(it.ref)+1+len(o.Refs))
+			keys = append(append(append(keys, it.ref...), pgstore.Key{Kind: pgstore.KindTenant, Value: o.Tenant}), o.Refs...)
+			targets = append(targets, target{item: i, tenant: o.Tenant})
+			match = append(match, pgstore.MatchTarget{Tenant: o.Tenant, EventType: it.f.code, Keys: keys})
+		}
+	}
+	if len(match) == 0 {
+		return nil
+	}
+	subs, err := n.store.MatchTargets(ctx, tx, match)
+	if err != nil {
+		return err
+	}
+	var ds []pgstore.Matched
+	for t, ids := range subs { // targets are in the order of their events
+		if len(ids) == 0 {
+			continue
+		}
+		it := items[targets[t].item]
+		body, err := envelopeBody(it.ev.Event, it.f, targets[t].tenant)
+		if err != nil {
+			return err
+		}
+		parent, state := traceContextOf(it.ev.Ctx)
+		for _, sub := range ids {
+			ds = append(ds, pgstore.Matched{SubscriptionID: sub, Tenant: targets[t].tenant, EventID: it.id,
+				EventType: it.f.code, Subject: it.f.subject, Lane: it.f.lane, Body: body,
+				TraceParent: parent, TraceState: state})
+		}
+	}
+	_, err = n.store.InsertMatched(ctx, tx, ds)
+	return err
+}
+
+// OwnAndMatch handles a batch of schedule events: each makes its tenant the owner of what it
+// is about (Own), in stream order, then the batch is matched (MatchBatch). Owning the whole
+// batch before matching it gives what owning then matching each event in turn gives: a
+// schedule event is matched by its envelope's tenant and its own references, never through the
+// ownership projection (only container events, which come on the tracking consumer, are), so
+// no event's matching reads what an Own of the batch wrote.
+func (n *Notifier) OwnAndMatch(ctx context.Context, tx pgx.Tx, evs []app.BatchEvent) error {
+	for _, ev := range evs {
+		if err := n.Own(ev.Ctx, tx, ev.Event); err != nil {
+			return err
+		}
+	}
+	return n.MatchBatch(ctx, tx, evs)
+}
+
+// refsOf returns the keys an event names itself: its container, booking and document.
+func refsOf(f facts) []pgstore.Key {
+	var refs []pgstore.Key
+	for _, k := range []pgstore.Key{{Kind: pgstore.KindContainer, Value: f.container},
+		{Kind: pgstore.KindBooking, Value: f.booking}, {Kind: pgstore.KindDocument, Value: f.document}} {
+		if k.Value != "" {
+			refs = append(refs, k)
+		}
+	}
+	return refs
+}
+
+// Match records, in the inbox transaction tx, one delivery per subscription the event
+// matches: MatchBatch for one event, with its own queries per owner. The consumers use
+// MatchBatch; Match is the reference the tests hold MatchBatch to.
 func (n *Notifier) Match(ctx context.Context, tx pgx.Tx, ev events.Event) error {
 	f, ok := factsOf(ev)
 	if !ok {
@@ -102,13 +223,7 @@ func (n *Notifier) Match(ctx context.Context, tx pgx.Tx, ev events.Event) error 
 		}
 		tenants = owners
 	}
-	var refs []pgstore.Key
-	for _, k := range []pgstore.Key{{Kind: pgstore.KindContainer, Value: f.container},
-		{Kind: pgstore.KindBooking, Value: f.booking}, {Kind: pgstore.KindDocument, Value: f.document}} {
-		if k.Value != "" {
-			refs = append(refs, k)
-		}
-	}
+	refs := refsOf(f)
 	parent, state := traceContextOf(ctx)
 	for _, tenant := range tenants {
 		if tenant == "" {
@@ -142,6 +257,9 @@ const (
 	// leaseMargin is added to the attempt timeout to lease a claimed delivery: long enough for
 	// the answer to be recorded, short enough that a crash delays the retry only a little.
 	leaseMargin = 30 * time.Second
+	// claimLinger is the longest a busy dispatcher waits to claim for free slots, gathering
+	// them into one claim.
+	claimLinger = 10 * time.Millisecond
 	// recordTimeout bounds recording an attempt (also while shutting down).
 	recordTimeout = 10 * time.Second
 	// maxRetryAfter caps a receiver's Retry-After.
@@ -161,9 +279,11 @@ const (
 func (n *Notifier) Dispatcher(log *slog.Logger) app.Worker {
 	return app.WorkerFunc(func(ctx context.Context) error {
 		workers := max(n.cfg.Workers, 1)
-		d := &dispatcher{n: n, log: log.With("component", "dispatcher"), tracer: otel.Tracer(tracerName),
-			client: egress.NewClient(egress.Options{AllowHTTP: n.cfg.AllowHTTP, AllowedNets: n.cfg.AllowedNets, Timeout: n.cfg.Timeout}),
-			wake:   make(chan struct{}, 1), slots: make(chan struct{}, workers)}
+		// One receiver may have every send in flight: it keeps as many connections.
+		client := egress.NewClient(egress.Options{AllowHTTP: n.cfg.AllowHTTP, AllowedNets: n.cfg.AllowedNets,
+			Timeout: n.cfg.Timeout, IdleConnsPerHost: workers})
+		d := &dispatcher{n: n, log: log.With("component", "dispatcher"), tracer: otel.Tracer(tracerName), client: client,
+			wake: make(chan struct{}, 1), slots: make(chan struct{}, workers), accepted: make(chan acceptedAttempt, 4*workers)}
 		return d.run(ctx)
 	})
 }
@@ -175,7 +295,21 @@ type dispatcher struct {
 	client *http.Client
 	wake   chan struct{}
 	slots  chan struct{} // one per delivery in flight
+	// accepted are the attempts the endpoints accepted, waiting to be recorded together
+	// (recordAccepted); a send finding it full waits, holding its slot.
+	accepted chan acceptedAttempt
 }
+
+// acceptedAttempt is an attempt the endpoint accepted, waiting to be recorded.
+type acceptedAttempt struct {
+	ctx     context.Context // the attempt's: its span is the parent of what is logged about it
+	claim   pgstore.Claim
+	result  result
+	attempt pgstore.Attempt
+}
+
+// maxRecorded bounds the accepted attempts recorded in one transaction.
+const maxRecorded = 500
 
 func (d *dispatcher) poke() {
 	select {
@@ -196,11 +330,20 @@ func (d *dispatcher) run(ctx context.Context) error {
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
 	sendCtx := context.WithoutCancel(ctx) // an attempt in flight finishes (within its timeout)
+	var recorder sync.WaitGroup
+	recorder.Go(func() { d.recordAccepted(sendCtx) })
+	// A claim is a statement whatever its size: while sends are in flight, claiming waits for a
+	// quarter of the slots to be free, or claimLinger, so that a busy dispatcher claims in
+	// batches rather than once per finished send. An idle one claims whatever is due at once.
+	batch := max(1, cap(d.slots)/4)
+	var lastClaim time.Time
 	for ctx.Err() == nil {
 		free := cap(d.slots) - len(d.slots) // only this goroutine takes slots
 		var claimed int
-		if free > 0 {
+		wait := time.Duration(0) // > 0: slots are free, claim after this unless woken first
+		if free >= batch || free == cap(d.slots) || (free > 0 && time.Since(lastClaim) >= claimLinger) {
 			now := d.n.now()
+			lastClaim = time.Now()
 			claims, err := d.n.store.ClaimDeliveries(ctx, now, now.Add(d.timeout()+leaseMargin), free)
 			if err != nil && ctx.Err() == nil {
 				d.log.WarnContext(ctx, "claiming deliveries failed", "error", err)
@@ -213,20 +356,42 @@ func (d *dispatcher) run(ctx context.Context) error {
 				})
 			}
 			claimed = len(claims)
+			if claimed == free {
+				continue // there may be more due
+			}
+		} else if free > 0 {
+			wait = claimLinger - time.Since(lastClaim)
 		}
-		if free > 0 && claimed == free {
-			continue // there may be more due
+		var linger <-chan time.Time
+		if wait > 0 {
+			linger = time.After(wait)
 		}
 		select {
 		case <-ctx.Done():
 		case <-d.wake:
 		case <-ticker.C:
+			d.unblock(ctx)
+		case <-linger:
 		}
 	}
 	sends.Wait()
+	close(d.accepted) // no send is left to add one
+	recorder.Wait()
 	listeners.Wait()
 	d.client.CloseIdleConnections()
 	return nil
+}
+
+// unblock unblocks the deliveries that head their lanes but were left blocked (see
+// pgstore.UnblockDeliveries): a rare race, mended at each poll.
+func (d *dispatcher) unblock(ctx context.Context) {
+	n, err := d.n.store.UnblockDeliveries(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		d.log.WarnContext(ctx, "unblocking deliveries failed", "error", err)
+	case n > 0:
+		d.log.DebugContext(ctx, "deliveries unblocked", "deliveries", n)
+	}
 }
 
 // listen turns the database's notifications of new deliveries into wake-ups; while the
@@ -282,10 +447,20 @@ func (d *dispatcher) deliver(ctx context.Context, c pgstore.Claim) {
 		// the attempt's trace: the outbox stores this context with the event.
 		ctx = trace.ContextWithSpanContext(ctx, r.span)
 	}
+	if success(r.status) {
+		d.accepted <- acceptedAttempt{ctx: ctx, claim: c, result: r, attempt: a}
+		return
+	}
+	d.record(ctx, c, r, a)
+}
+
+// record records attempt a at c, whose result was r, in a transaction of its own under the
+// subscription's row lock, where its verdict is decided: the way of every failed attempt.
+func (d *dispatcher) record(ctx context.Context, c pgstore.Claim, r result, a pgstore.Attempt) {
 	rctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
 	recorded, err := d.n.store.RecordAttempt(rctx, c, a, func(tx pgx.Tx, h pgstore.SubscriptionHealth) (pgstore.Verdict, error) {
-		return d.n.verdict(rctx, tx, c, r, started, h)
+		return d.n.verdict(rctx, tx, c, r, a.StartedAt, h)
 	})
 	switch {
 	case err != nil:
@@ -293,6 +468,56 @@ func (d *dispatcher) deliver(ctx context.Context, c pgstore.Claim) {
 		d.log.ErrorContext(ctx, "recording a delivery attempt failed", "delivery_id", c.ID, "error", err)
 	case !recorded:
 		d.log.InfoContext(ctx, "delivery attempt superseded", "delivery_id", c.ID)
+	}
+}
+
+// recordAccepted records the accepted attempts as they come, many in one transaction
+// (pgstore.RecordSuccesses): it takes what is waiting, up to maxRecorded, records it, and
+// looks again, so the busier the dispatcher, the larger the batches, with no wait added when
+// it is idle. After each batch the dispatcher is woken: the deliveries behind the ones
+// recorded now head their lanes. If a batch cannot be recorded together, each attempt is
+// recorded alone (record). It returns when d.accepted is closed and drained.
+func (d *dispatcher) recordAccepted(ctx context.Context) {
+	batch := make([]acceptedAttempt, 0, maxRecorded)
+	for s := range d.accepted {
+		batch = append(batch[:0], s)
+	more:
+		for len(batch) < maxRecorded {
+			select {
+			case s, ok := <-d.accepted:
+				if !ok {
+					break more
+				}
+				batch = append(batch, s)
+			default:
+				break more
+			}
+		}
+		d.recordBatch(ctx, batch)
+		d.poke()
+	}
+}
+
+func (d *dispatcher) recordBatch(ctx context.Context, batch []acceptedAttempt) {
+	done := make([]pgstore.Success, len(batch))
+	for i, s := range batch {
+		done[i] = pgstore.Success{Claim: s.claim, Attempt: s.attempt}
+	}
+	rctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	recorded, err := d.n.store.RecordSuccesses(rctx, done)
+	cancel()
+	if err != nil {
+		d.log.WarnContext(ctx, "recording accepted attempts together failed; recording them one by one",
+			"attempts", len(batch), "error", err)
+		for _, s := range batch {
+			d.record(s.ctx, s.claim, s.result, s.attempt)
+		}
+		return
+	}
+	for _, s := range batch {
+		if !recorded[s.claim.ID] {
+			d.log.InfoContext(s.ctx, "delivery attempt superseded", "delivery_id", s.claim.ID)
+		}
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"context"
 	_ "embed"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/scodalabs/scoda/pkg/apidocs"
 	"github.com/scodalabs/scoda/pkg/app"
 	"github.com/scodalabs/scoda/pkg/events"
@@ -78,18 +76,14 @@ func Service(version string) app.Service {
 			MountHTTP(d.API, n, d.Log)
 			live := NewStreamer(d.JetStream, n.store, d.Log) // GET /v1/stream (stream.go)
 			live.Mount(d.API)
-			// Schedule events first make their tenant the owner of what they are about, then
-			// match subscriptions; container events only match.
-			tracking, err := app.EventConsumer(d, TrackingConsumer, 4, n.Match)
+			// Each consumer matches a batch of events in one inbox transaction (MatchBatch).
+			tracking, err := app.BatchEventConsumer(d, TrackingConsumer, n.MatchBatch, app.BatchEventOptions{})
 			if err != nil {
 				return nil, err
 			}
-			schedule, err := app.EventConsumer(d, ScheduleConsumer, 4, func(ctx context.Context, tx pgx.Tx, ev events.Event) error {
-				if err := n.Own(ctx, tx, ev); err != nil {
-					return err
-				}
-				return n.Match(ctx, tx, ev)
-			})
+			// Schedule events first make their tenant the owner of what they are about, then
+			// match subscriptions (OwnAndMatch).
+			schedule, err := app.BatchEventConsumer(d, ScheduleConsumer, n.OwnAndMatch, app.BatchEventOptions{})
 			if err != nil {
 				return nil, err
 			}

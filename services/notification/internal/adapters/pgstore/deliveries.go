@@ -46,7 +46,8 @@ type NewDelivery struct {
 // InsertDeliveries records one delivery of d for every active subscription of d.Tenant that
 // listens on one of d.Keys (found through subscription_keys' primary key, not a scan) and
 // takes d.EventType (an empty event_types takes every type). A subscription that already has
-// the event is skipped. It returns how many deliveries were inserted.
+// the event is skipped. A delivery inserted behind a pending one of its lane is blocked (see
+// ClaimDeliveries). It returns how many deliveries were inserted.
 //
 // The dispatchers are notified (at commit) only when a new delivery heads its lane: behind a
 // pending delivery it is claimed by whichever dispatcher finishes that one, or by a poll. A
@@ -61,8 +62,9 @@ func (s *Store) InsertDeliveries(ctx context.Context, db postgres.DB, d NewDeliv
 	var head bool
 	// The subquery sees the lane as it was before this statement: without the new rows.
 	err := db.QueryRow(ctx, `WITH ins AS (
-    INSERT INTO deliveries (subscription_id, tenant_id, event_id, event_type, subject, lane, body, traceparent, tracestate)
-    SELECT s.id, s.tenant_id, $2, $3, $4, $5, $6, nullif($9, ''), nullif($10, '')
+    INSERT INTO deliveries (subscription_id, tenant_id, event_id, event_type, subject, lane, body, traceparent, tracestate, blocked)
+    SELECT s.id, s.tenant_id, $2, $3, $4, $5, $6, nullif($9, ''), nullif($10, ''),
+           EXISTS (SELECT 1 FROM deliveries p WHERE p.subscription_id = s.id AND p.lane = $5 AND p.status = 'pending')
     FROM subscriptions s
     WHERE s.id IN (SELECT k.subscription_id
                    FROM unnest($7::text[], $8::text[]) AS q(kind, value)
@@ -159,16 +161,35 @@ func (c Claim) Subscription() Subscription {
 
 // ClaimDeliveries takes at most limit due deliveries for sending: pending, next_attempt_at
 // passed, of an active subscription, and the head of their lane (no pending delivery of the
-// same subscription and lane with a lower seq). Each is leased until leaseUntil by moving its
+// same subscription and lane with a lower seq). The due index holds only deliveries that are
+// not blocked behind another of their lane (blocked when inserted behind a pending one,
+// unblocked when that one is done, by RecordAttempt, RecordSuccesses or UnblockDeliveries), so
+// a claim reads about as many deliveries as it takes, however long the lanes behind them; the
+// lane check above still decides. Each is leased until leaseUntil by moving its
 // next_attempt_at there: no other dispatcher takes it meanwhile, nor the later deliveries of
 // its lane (it is still pending), and if this process dies before recording the attempt it is
 // taken again, with the same id, when the lease expires.
-func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Claim, error) {
-	rows, err := s.db.Query(ctx, `WITH due AS (
+//
+// The claim does not wait for its commit to be flushed to disk: a lease lost with a crash of
+// the database only lets the delivery be taken again at once, and sent again with the same id,
+// as after a crash of the dispatcher.
+func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) (claims []Claim, err error) {
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return fmt.Errorf("claim deliveries: %w", err)
+		}
+		claims, err = claimDeliveries(ctx, tx, now, leaseUntil, limit)
+		return err
+	})
+	return claims, err
+}
+
+func claimDeliveries(ctx context.Context, tx pgx.Tx, now, leaseUntil time.Time, limit int) ([]Claim, error) {
+	rows, err := tx.Query(ctx, `WITH due AS (
     SELECT d.id
     FROM deliveries d
     JOIN subscriptions s ON s.id = d.subscription_id AND s.status = 'active'
-    WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+    WHERE d.status = 'pending' AND NOT d.blocked AND d.next_attempt_at <= $1
       AND NOT EXISTS (SELECT 1 FROM deliveries p
                       WHERE p.subscription_id = d.subscription_id AND p.lane = d.lane
                         AND p.status = 'pending' AND p.seq < d.seq)
@@ -196,6 +217,22 @@ RETURNING d.id, d.subscription_id, d.tenant_id, d.event_id, d.event_type, d.atte
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return claims, nil
+}
+
+// UnblockDeliveries unblocks every blocked delivery that heads its lane and returns how many:
+// those whose delivery ahead was done while they were being inserted behind it (the
+// dispatcher, which unblocks the next of a lane, could not see them yet). The dispatcher runs
+// it at each poll; it reads the pending deliveries once.
+func (s *Store) UnblockDeliveries(ctx context.Context) (int64, error) {
+	tag, err := s.db.Exec(ctx, `UPDATE deliveries d SET blocked = false
+WHERE d.status = 'pending' AND d.blocked
+  AND NOT EXISTS (SELECT 1 FROM deliveries p
+                  WHERE p.subscription_id = d.subscription_id AND p.lane = d.lane
+                    AND p.status = 'pending' AND p.seq < d.seq)`)
+	if err != nil {
+		return 0, fmt.Errorf("unblock deliveries: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // Attempt is the record of one try at sending a delivery, in the JSON its subscription's
@@ -274,6 +311,16 @@ VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''))`, c.ID, a.Attempt, a
 WHERE id = $1`, c.ID, v.Status, a.Attempt, next, a.StatusCode, a.Error); err != nil {
 			return fmt.Errorf("record attempt: delivery: %w", err)
 		}
+		if v.Status != DeliveryPending {
+			// The delivery is done: the next of its lane heads it now.
+			if _, err := tx.Exec(ctx, `UPDATE deliveries SET blocked = false
+WHERE id = (SELECT n.id FROM deliveries d JOIN deliveries n
+                ON n.subscription_id = d.subscription_id AND n.lane = d.lane AND n.status = 'pending' AND n.seq > d.seq
+            WHERE d.id = $1 ORDER BY n.seq LIMIT 1)
+  AND blocked`, c.ID); err != nil {
+				return fmt.Errorf("record attempt: next of lane: %w", err)
+			}
+		}
 		if _, err := tx.Exec(ctx, `UPDATE subscriptions SET
     consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END,
     first_failure_at = CASE WHEN $2 THEN NULL ELSE coalesce(first_failure_at, $3) END,
@@ -289,6 +336,84 @@ WHERE id = $1`, c.SubscriptionID, v.Succeeded, a.StartedAt, v.Disable); err != n
 		return nil
 	})
 	return recorded, err
+}
+
+// Success is an attempt at claimed delivery Claim that the endpoint accepted (2xx).
+type Success struct {
+	Claim   Claim
+	Attempt Attempt
+}
+
+// RecordSuccesses records many accepted attempts in one transaction of one statement, as
+// RecordAttempt would record each with a Verdict of DeliverySucceeded: for each whose claim is
+// still current, the attempt row and the delivery's new state, and for their subscriptions the
+// end of any run of failures. An accepted attempt needs no look at its subscription's health,
+// so no subscription row is read or locked, and one is written only when it had failures to
+// forget. It returns the ids of the deliveries recorded; the others' claims were no longer
+// current (re-queued, or leased again after their lease expired).
+func (s *Store) RecordSuccesses(ctx context.Context, done []Success) (map[string]bool, error) {
+	if len(done) == 0 {
+		return nil, nil
+	}
+	ids, subs := make([]string, len(done)), make([]string, len(done))
+	tokens, started := make([]time.Time, len(done)), make([]time.Time, len(done))
+	statuses, latencies := make([]*int, len(done)), make([]int, len(done))
+	errs, responses := make([]string, len(done)), make([]string, len(done))
+	for i, d := range done {
+		ids[i], subs[i], tokens[i] = d.Claim.ID, d.Claim.SubscriptionID, d.Claim.Token
+		started[i], statuses[i], latencies[i] = d.Attempt.StartedAt, d.Attempt.StatusCode, d.Attempt.LatencyMS
+		errs[i], responses[i] = d.Attempt.Error, d.Attempt.Response
+	}
+	recorded := make(map[string]bool, len(done))
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		// As in RecordAttempt: a record lost with a crash of the database only means the
+		// attempts are made again, with the same webhook-ids, when their leases expire.
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return fmt.Errorf("record successes: %w", err)
+		}
+		// The statement's parts see the same snapshot: the subscriptions' update takes its
+		// ids from the deliveries updated, not from the table.
+		rows, err := tx.Query(ctx, `WITH r AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::int[], $7::text[], $8::text[])
+        AS r (id, sub, token, started, status, latency, error, response)
+), upd AS (
+    UPDATE deliveries d SET status = 'succeeded', attempts = d.attempts + 1, next_attempt_at = r.started,
+        last_status = r.status, last_error = nullif(r.error, ''), updated_at = clock_timestamp()
+    FROM r
+    WHERE d.id = r.id AND d.status = 'pending' AND d.updated_at = r.token
+    RETURNING d.id, d.attempts, d.lane, d.seq, r.sub, r.started, r.status, r.latency, r.error, r.response
+), att AS (
+    INSERT INTO delivery_attempts (delivery_id, attempt, started_at, status_code, latency_ms, error, response)
+    SELECT id, attempts, started, status, latency, nullif(error, ''), nullif(response, '') FROM upd
+), healed AS (
+    UPDATE subscriptions s SET consecutive_failures = 0, first_failure_at = NULL
+    WHERE s.id IN (SELECT sub FROM upd) AND (s.consecutive_failures <> 0 OR s.first_failure_at IS NOT NULL)
+), unblocked AS (
+    -- The next delivery of each lane whose head is done now heads it.
+    UPDATE deliveries d SET blocked = false
+    FROM upd u, LATERAL (SELECT n.id FROM deliveries n
+                         WHERE n.subscription_id = u.sub AND n.lane = u.lane AND n.status = 'pending' AND n.seq > u.seq
+                         ORDER BY n.seq LIMIT 1) n
+    WHERE d.id = n.id AND d.blocked
+)
+SELECT id::text FROM upd`, ids, subs, tokens, started, statuses, latencies, errs, responses)
+		if err != nil {
+			return fmt.Errorf("record successes: %w", err)
+		}
+		var id string
+		_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
+			recorded[id] = true
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("record successes: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recorded, nil
 }
 
 // Delivery is a delivery with its attempts, as its subscription's owner sees it.
@@ -397,7 +522,7 @@ func (s *Store) RetryDelivery(ctx context.Context, sub, id string, now time.Time
 		if status == DeliverySucceeded {
 			return fmt.Errorf("delivery %s has succeeded: %w", id, apperr.ErrConflict)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $2, updated_at = clock_timestamp()
+		if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', blocked = false, next_attempt_at = $2, updated_at = clock_timestamp()
 WHERE id = $1`, id, now); err != nil {
 			return fmt.Errorf("retry delivery: %w", err)
 		}
@@ -414,7 +539,7 @@ func (s *Store) ReplayDeliveries(ctx context.Context, sub, status string, since,
 		from = &since
 	}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = $4, updated_at = clock_timestamp()
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', blocked = false, next_attempt_at = $4, updated_at = clock_timestamp()
 WHERE subscription_id = $1 AND status = $2 AND ($3::timestamptz IS NULL OR created_at >= $3)`, sub, status, from, now)
 		if err != nil {
 			return fmt.Errorf("replay deliveries: %w", err)
