@@ -33,6 +33,15 @@ type BatchEventOptions struct {
 	// MaxWait is how long a batch lingers for more events once one is in hand (default 10ms):
 	// the latency a lone event pays.
 	MaxWait time.Duration
+	// Skip names subjects the handler has nothing to do with (a kind of event on a shared
+	// filter): their messages are acked unread, without a transaction or an inbox row.
+	Skip func(subject string) bool
+	// Idempotent says fn is idempotent by itself (what it writes is keyed by event id, say
+	// with a unique constraint and ON CONFLICT DO NOTHING): no inbox rows are written, and fn
+	// gets every event of the batch (an id repeated within the batch once) in a transaction
+	// of its own, which writes nothing when fn writes nothing. A redelivered event runs fn
+	// again.
+	Idempotent bool
 }
 
 // Batch consumer defaults.
@@ -45,7 +54,8 @@ const (
 // exactly once per event id, like [EventConsumer], at the cost of one transaction per batch
 // instead of one per event:
 //
-//   - every message is decoded; an undecodable one, or one without an event id, is terminated
+//   - a message whose subject opts.Skip names is acked unread;
+//   - every other message is decoded; an undecodable one, or one without an event id, is terminated
 //     as poison and the rest of the batch goes on;
 //   - in one transaction every id is recorded in the inbox (one statement) and fn runs once
 //     with the fresh events in stream order; duplicates and redeliveries are acked unseen;
@@ -74,6 +84,9 @@ func BatchEventConsumer(d *Deps, c natsx.Consumer, fn BatchEventHandler, opts Ba
 		inbox := make([]postgres.InboxEvent, 0, len(msgs))
 		at := make([]int, 0, len(msgs)) // at[i]: the message of evs[i]
 		for i, m := range msgs {
+			if opts.Skip != nil && opts.Skip(m.Subject) {
+				continue // acked: errs[i] is nil
+			}
 			ev, err := events.Decode(m.Header.Get(events.HeaderContentType), m.Data)
 			if err != nil {
 				errs[i] = natsx.Permanent(err)
@@ -91,14 +104,37 @@ func BatchEventConsumer(d *Deps, c natsx.Consumer, fn BatchEventHandler, opts Ba
 		if len(evs) == 0 {
 			return errs, nil
 		}
-		run := func(ctx context.Context, tx pgx.Tx, fresh []int) error {
-			picked := make([]BatchEvent, len(fresh))
-			for j, i := range fresh {
-				picked[j] = evs[i]
+		// handle runs fn in one transaction for the events evs[idx...].
+		handle := func(ctx context.Context, idx []int) error {
+			if opts.Idempotent {
+				seen := make(map[string]bool, len(idx))
+				picked := make([]BatchEvent, 0, len(idx))
+				for _, i := range idx {
+					if id := inbox[i].ID; !seen[id] {
+						seen[id] = true
+						picked = append(picked, evs[i])
+					}
+				}
+				return pgx.BeginFunc(ctx, d.DB, func(tx pgx.Tx) error { return fn(ctx, tx, picked) })
 			}
-			return fn(ctx, tx, picked)
+			batch := make([]postgres.InboxEvent, len(idx))
+			for j, i := range idx {
+				batch[j] = inbox[i]
+			}
+			_, err := postgres.ProcessBatch(ctx, d.DB, name, batch, func(ctx context.Context, tx pgx.Tx, fresh []int) error {
+				picked := make([]BatchEvent, len(fresh))
+				for j, f := range fresh {
+					picked[j] = evs[idx[f]]
+				}
+				return fn(ctx, tx, picked)
+			})
+			return err
 		}
-		if _, err := postgres.ProcessBatch(ctx, d.DB, name, inbox, run); err == nil || ctx.Err() != nil {
+		all := make([]int, len(evs))
+		for j := range all {
+			all[j] = j
+		}
+		if err := handle(ctx, all); err == nil || ctx.Err() != nil {
 			for _, i := range at {
 				errs[i] = err // nil, or the batch's error when it ran out of time
 			}
@@ -111,11 +147,7 @@ func BatchEventConsumer(d *Deps, c natsx.Consumer, fn BatchEventHandler, opts Ba
 			return errs, nil
 		}
 		for j := range evs {
-			one := inbox[j : j+1]
-			_, err := postgres.ProcessBatch(ctx, d.DB, name, one, func(ctx context.Context, tx pgx.Tx, fresh []int) error {
-				return fn(ctx, tx, evs[j:j+1])
-			})
-			errs[at[j]] = err // transient: redelivered with backoff
+			errs[at[j]] = handle(ctx, []int{j}) // an error: redelivered with backoff
 		}
 		return errs, nil
 	}

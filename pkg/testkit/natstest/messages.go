@@ -51,3 +51,26 @@ func Messages(t testing.TB, js jetstream.JetStream, stream, subject string, want
 	}
 	return out
 }
+
+// WaitSettled waits (up to 20 s) until the durable consumer on stream has been delivered
+// every message of the stream it filters and has settled (acked or terminated) each one, and
+// fails the test otherwise. Use it to know a service has consumed what was published when its
+// handler leaves no trace of its own (an idempotent consumer without an inbox row).
+func WaitSettled(t testing.TB, js jetstream.JetStream, stream, consumer string) {
+	t.Helper()
+	testkit.Eventually(t, 20*time.Second, func() error {
+		c, err := js.Consumer(t.Context(), stream, consumer)
+		if err != nil {
+			return err
+		}
+		info, err := c.Info(t.Context())
+		if err != nil {
+			return err
+		}
+		if info.NumPending != 0 || info.NumAckPending != 0 || info.NumRedelivered != 0 {
+			return fmt.Errorf("consumer %s: %d pending, %d unacknowledged, %d redelivered", consumer,
+				info.NumPending, info.NumAckPending, info.NumRedelivered)
+		}
+		return nil
+	})
+}

@@ -62,16 +62,7 @@ func (h *Harness) Publish(t testing.TB, ev events.Event) {
 // the poison message does not block it.
 func CheckConsumes(t *testing.T, h *Harness, consumers ...string) {
 	t.Helper()
-	ev := GateIn("0b7d4c8e-5f0e-4a43-9d0c-7d1f1a2b3c4d", "CSQU3054383")
-	h.Publish(t, ev)
-	nc, _ := natstest.Connect(t, h.NATS.URL)
-	poison := nats.NewMsg("tracking.v1.container.equipment.CSQU3054383")
-	poison.Header.Set(events.HeaderContentType, events.ContentTypeContainerEvent)
-	poison.Data = []byte{0xff, 0xff, 0xff}
-	if err := nc.PublishMsg(poison); err != nil {
-		t.Fatal(err)
-	}
-	h.Publish(t, ev) // the stream dedupes on msg id; the inbox would catch a late duplicate
+	ev := publishWithPoison(t, h)
 
 	ctx := context.Background()
 	pool, err := postgres.Connect(ctx, h.Config.DatabaseURL, h.Config.DBSchema)
@@ -91,4 +82,34 @@ func CheckConsumes(t *testing.T, h *Harness, consumers ...string) {
 			return nil
 		})
 	}
+}
+
+// CheckConsumesIdempotent is CheckConsumes for consumers that keep no inbox (their handler is
+// idempotent by itself, app.BatchEventOptions.Idempotent): the same messages, a poison one
+// among them, are all settled by each named consumer on the TRACKING stream; none is left
+// pending or redelivered.
+func CheckConsumesIdempotent(t *testing.T, h *Harness, consumers ...string) {
+	t.Helper()
+	publishWithPoison(t, h)
+	_, js := natstest.Connect(t, h.NATS.URL)
+	for _, c := range consumers {
+		natstest.WaitSettled(t, js, events.StreamTracking, c)
+	}
+}
+
+// publishWithPoison publishes a gate-in twice under one id with a poison message between, and
+// returns the event.
+func publishWithPoison(t *testing.T, h *Harness) *trackingv1.ContainerEvent {
+	t.Helper()
+	ev := GateIn("0b7d4c8e-5f0e-4a43-9d0c-7d1f1a2b3c4d", "CSQU3054383")
+	h.Publish(t, ev)
+	nc, _ := natstest.Connect(t, h.NATS.URL)
+	poison := nats.NewMsg("tracking.v1.container.equipment.CSQU3054383")
+	poison.Header.Set(events.HeaderContentType, events.ContentTypeContainerEvent)
+	poison.Data = []byte{0xff, 0xff, 0xff}
+	if err := nc.PublishMsg(poison); err != nil {
+		t.Fatal(err)
+	}
+	h.Publish(t, ev) // the stream dedupes on msg id; the inbox would catch a late duplicate
+	return ev
 }

@@ -421,14 +421,8 @@ func TestGoneDisablesSubscription(t *testing.T) {
 	e.Publish(t, next)
 	later := servicetest.GateIn(uuid.NewString(), box)
 	e.Publish(t, later)
-	testkit.Eventually(t, 10*time.Second, func() error {
-		var n int
-		err := e.pool.QueryRow(t.Context(), `SELECT count(*) FROM inbox WHERE event_id = $1`, later.GetEnvelope().GetEventId()).Scan(&n)
-		if err == nil && n != 1 {
-			err = fmt.Errorf("event not consumed yet")
-		}
-		return err
-	})
+	_, js := natstest.Connect(t, e.NATS.URL)
+	natstest.WaitSettled(t, js, events.StreamTracking, notification.TrackingConsumer.Config.Durable)
 	if n := len(e.deliveries(t, sub, e.acme, "").Deliveries); n != 1 || len(rc.requests()) != 1 {
 		t.Fatalf("a disabled subscription has %d deliveries, %d requests", n, len(rc.requests()))
 	}

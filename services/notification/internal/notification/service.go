@@ -49,6 +49,7 @@ var (
 	TrackingConsumer = natsx.Consumer{
 		Stream: events.StreamTracking,
 		Config: natsx.DurableConsumer("notification-tracking", []string{events.FilterContainer},
+			natsx.WithMaxAckPending(4096), // batches of up to 1,000 (Service)
 			natsx.WithDescription("notification: container events -> matching subscriptions")),
 	}
 	ScheduleConsumer = natsx.Consumer{
@@ -77,7 +78,11 @@ func Service(version string) app.Service {
 			live := NewStreamer(d.JetStream, n.store, d.Log) // GET /v1/stream (stream.go)
 			live.Mount(d.API)
 			// Each consumer matches a batch of events in one inbox transaction (MatchBatch).
-			tracking, err := app.BatchEventConsumer(d, TrackingConsumer, n.MatchBatch, app.BatchEventOptions{})
+			tracking, err := app.BatchEventConsumer(d, TrackingConsumer, n.MatchBatch,
+				// Matching is idempotent by itself (one delivery per subscription and event, ON
+				// CONFLICT DO NOTHING): no inbox row per container event, and a batch that
+				// matches nothing (most of them) writes nothing and commits without a WAL flush.
+				app.BatchEventOptions{MaxBatch: 1000, Idempotent: true})
 			if err != nil {
 				return nil, err
 			}

@@ -15,7 +15,7 @@ func TestService(t *testing.T) {
 	t.Run("operations", func(t *testing.T) { servicetest.CheckOperations(t, h) })
 	t.Run("auth", func(t *testing.T) { servicetest.CheckAuth(t, h) })
 	t.Run("openapi", func(t *testing.T) { servicetest.CheckOpenAPI(t, h) })
-	t.Run("consumes tracking events", func(t *testing.T) { servicetest.CheckConsumes(t, h, "notification-tracking") })
+	t.Run("consumes tracking events", func(t *testing.T) { servicetest.CheckConsumesIdempotent(t, h, "notification-tracking") })
 }
 
 func TestMigrationsUpDownUp(t *testing.T) {

@@ -5,6 +5,7 @@ package scheduling
 import (
 	"context"
 	_ "embed"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -50,6 +51,7 @@ const Name = "scheduling"
 var MilestonesConsumer = natsx.Consumer{
 	Stream: events.StreamTracking,
 	Config: natsx.DurableConsumer("scheduling-tracking", []string{events.FilterContainer},
+		natsx.WithMaxAckPending(4096), // batches of up to 1,000 (service.go)
 		natsx.WithDescription("scheduling: container milestones -> booking status and ETAs")),
 }
 
@@ -91,11 +93,23 @@ func Service(version string) app.Service {
 					}
 				}
 				return nil
-			}, app.BatchEventOptions{})
+			}, app.BatchEventOptions{MaxBatch: 1000, Skip: notMilestone})
 			if err != nil {
 				return nil, err
 			}
 			return []app.Worker{milestones, relay, sched.Sweeper(d.Log), sched.TimetableWorker(d.Log)}, nil
 		},
 	}
+}
+
+// notMilestone names the container subjects the milestones consumer skips unread: position
+// fixes (most of the stream) and shipment events move no booking. One filter subject per
+// consumer keeps it working on servers before NATS 2.10, so they are skipped here instead.
+func notMilestone(subject string) bool {
+	for _, kind := range []string{events.KindPosition, events.KindShipment} {
+		if strings.HasPrefix(subject, events.PrefixTracking+"container."+kind+".") {
+			return true
+		}
+	}
+	return false
 }
