@@ -98,7 +98,7 @@ func TestBatchEventConsumerHandlesEachEventOnceInOrder(t *testing.T) {
 			if err := nc.PublishMsg(poison); err != nil {
 				t.Fatal(err)
 			}
-			publishRaw(t, nc, servicetest.GateIn(want[4], "MSKU9070323"))
+			h.PublishCopy(t, servicetest.GateIn(want[4], "MSKU9070323"))
 		}
 	}
 
@@ -192,11 +192,10 @@ func TestBatchEventConsumerIdempotentWritesNoInbox(t *testing.T) {
 		},
 	}
 	h := servicetest.Start(t, svc)
-	nc, _ := natstest.Connect(t, h.NATS.URL)
 	for i := range 10 {
 		ev := servicetest.GateIn(fmt.Sprintf("idem-%d", i), "CSQU3054383")
 		for range 2 { // each event twice, without a msg id: the stream keeps both
-			publishRaw(t, nc, ev)
+			h.PublishCopy(t, ev)
 		}
 	}
 	pool := servicePool(t, h)
@@ -220,26 +219,6 @@ func TestBatchEventConsumerIdempotentWritesNoInbox(t *testing.T) {
 	// (the handler's own keys keep it idempotent in a real service).
 	if got := calls.Load(); got < 10 || got > 20 {
 		t.Fatalf("fn got %d events for 10 events published twice", got)
-	}
-}
-
-// publishRaw publishes a container event on its subject without a msg id, so the stream keeps
-// every copy (as a producer without ids, or a late duplicate, would).
-func publishRaw(t *testing.T, nc *nats.Conn, ev *trackingv1.ContainerEvent) {
-	t.Helper()
-	subject, err := events.Subject(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := events.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := nats.NewMsg(subject)
-	m.Header.Set(events.HeaderContentType, events.ContentTypeContainerEvent)
-	m.Data = data
-	if err := nc.PublishMsg(m); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -384,7 +384,9 @@ func (s *BatchSubscriber) startSpan(base context.Context, msgs []*Message, prop 
 }
 
 // startMessageSpans starts each message's own CONSUMER span in its producer's trace, linked to
-// the batch span in ctx; the spans carry ctx's deadline and cancellation.
+// the batch span in ctx; the spans carry ctx's deadline and cancellation. Their attributes are
+// built only for spans that record: at high rates most traces are not sampled, and this runs
+// for every message (samplers by ratio or parent do not read attributes).
 func (s *BatchSubscriber) startMessageSpans(ctx context.Context, msgs []*Message) {
 	batch := trace.LinkFromContext(ctx)
 	for _, m := range msgs {
@@ -392,14 +394,20 @@ func (s *BatchSubscriber) startMessageSpans(ctx context.Context, msgs []*Message
 		m.spanCtx, m.span = s.tracer.Start(m.Context(ctx), "process "+tmpl,
 			trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithTimestamp(m.Received),
-			trace.WithLinks(batch),
-			trace.WithAttributes(messageSpanAttrs(m, tmpl, s.consumer)...))
+			trace.WithLinks(batch))
+		if m.span.IsRecording() {
+			m.span.SetAttributes(messageSpanAttrs(m, tmpl, s.consumer)...)
+		}
 	}
 }
 
 // endMessageSpan ends m's own span (if it has one) with the outcome of settling it.
 func endMessageSpan(m *Message, outcome string, herr error) {
 	if m.span == nil {
+		return
+	}
+	if !m.span.IsRecording() {
+		m.span.End()
 		return
 	}
 	m.span.SetAttributes(keyOutcome.String(outcome))

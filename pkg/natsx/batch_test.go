@@ -395,6 +395,20 @@ func TestBatchSubscriberDrainFinishesInFlightBatch(t *testing.T) {
 	testkit.Eventually(t, waitFor, e.settled(t, "c", 5))
 }
 
+// publishEachInItsTrace publishes each of ids from a request span of its own (one trace per
+// message, as from separate carriers' requests) and returns those spans, in order.
+func (e *env) publishEachInItsTrace(t *testing.T, tracer trace.Tracer, ids ...string) []trace.Span {
+	t.Helper()
+	spans := make([]trace.Span, 0, len(ids))
+	for _, id := range ids {
+		ctx, ingest := tracer.Start(t.Context(), "POST /v1/events")
+		e.publishAll(ctx, t, id)
+		ingest.End()
+		spans = append(spans, ingest)
+	}
+	return spans
+}
+
 // Each message of a batch continues its own trace: the handler starts the message's span from
 // Message.Context, and the batch span links to every producer.
 func TestBatchSubscriberHandlerContinuesEachMessageTrace(t *testing.T) {
@@ -402,13 +416,7 @@ func TestBatchSubscriberHandlerContinuesEachMessageTrace(t *testing.T) {
 	e := newEnv(t)
 	e.ensure(t, testConsumer("c"))
 	tracer := e.tp.Tracer("test")
-	var ingests []trace.Span
-	for _, id := range []string{"evt-1", "evt-2"} { // two requests, two traces
-		ctx, ingest := tracer.Start(t.Context(), "POST /v1/events")
-		e.publishAll(ctx, t, id)
-		ingest.End()
-		ingests = append(ingests, ingest)
-	}
+	ingests := e.publishEachInItsTrace(t, tracer, "evt-1", "evt-2")
 
 	handled := make(chan struct{})
 	var once atomic.Bool
@@ -479,13 +487,7 @@ func TestBatchSubscriberStartsMessageSpans(t *testing.T) {
 	e := newEnv(t)
 	e.ensure(t, testConsumer("c"))
 	tracer := e.tp.Tracer("test")
-	var ingests []trace.Span
-	for _, id := range []string{"evt-1", "evt-2"} {
-		ctx, ingest := tracer.Start(t.Context(), "POST /v1/events")
-		e.publishAll(ctx, t, id)
-		ingest.End()
-		ingests = append(ingests, ingest)
-	}
+	ingests := e.publishEachInItsTrace(t, tracer, "evt-1", "evt-2")
 	handled := make(chan struct{})
 	var once atomic.Bool
 	start(t, e.batchSubscriber(t, "c", func(ctx context.Context, msgs []*natsx.Message) ([]error, error) {

@@ -5,7 +5,9 @@ package proctest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -97,4 +99,30 @@ func (p *Process) Kill(t testing.TB) {
 		t.Fatal(err)
 	}
 	_ = p.cmd.Wait() // "signal: killed"
+}
+
+// Post sends body, marshalled as JSON, to p.URL+path with the bearer token and returns the
+// status and the answer's body; a request that cannot be made fails the test.
+func (p *Process) Post(t testing.TB, path, token string, body any) (int, []byte) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, p.URL+path, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, raw
 }

@@ -39,6 +39,33 @@ func GateIn(eventID, container string) *trackingv1.ContainerEvent {
 // trace headers).
 func (h *Harness) Publish(t testing.TB, ev events.Event) {
 	t.Helper()
+	subject, data, hdr := message(t, ev)
+	_, js := natstest.Connect(t, h.NATS.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := natsx.NewPublisher(js, natsx.WithSubjectTemplate(events.SubjectTemplate)).Publish(ctx, subject, events.EventID(ev), data, hdr); err != nil {
+		t.Fatalf("publish %s: %v", subject, err)
+	}
+}
+
+// PublishCopy puts ev on the bus without a msg id, so the stream keeps every copy: a late
+// duplicate that the stream's dedupe window no longer catches, which only a consumer's own
+// idempotency stops.
+func (h *Harness) PublishCopy(t testing.TB, ev events.Event) {
+	t.Helper()
+	subject, data, hdr := message(t, ev)
+	nc, _ := natstest.Connect(t, h.NATS.URL)
+	if err := nc.PublishMsg(&nats.Msg{Subject: subject, Data: data, Header: hdr}); err != nil {
+		t.Fatalf("publish %s: %v", subject, err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// message returns ev's subject, encoding and content-type header.
+func message(t testing.TB, ev events.Event) (string, []byte, nats.Header) {
+	t.Helper()
 	subject, err := events.Subject(ev)
 	if err != nil {
 		t.Fatal(err)
@@ -47,14 +74,9 @@ func (h *Harness) Publish(t testing.TB, ev events.Event) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, js := natstest.Connect(t, h.NATS.URL)
 	hdr := nats.Header{}
 	hdr.Set(events.HeaderContentType, events.ContentType(ev))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := natsx.NewPublisher(js, natsx.WithSubjectTemplate(events.SubjectTemplate)).Publish(ctx, subject, events.EventID(ev), data, hdr); err != nil {
-		t.Fatalf("publish %s: %v", subject, err)
-	}
+	return subject, data, hdr
 }
 
 // CheckConsumes proves the service has joined the bus: a container event published twice under

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,22 +162,11 @@ func TestKilledWhileDeliveringLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(http.MethodPost, first.URL+"/v1/subscriptions",
-		strings.NewReader(`{"callbackUrl":"`+rc.URL+`/hook","filters":{"allContainers":true}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
+	status, raw := first.Post(t, "/v1/subscriptions", token,
+		map[string]any{"callbackUrl": rc.URL + "/hook", "filters": map[string]any{"allContainers": true}})
 	var sub struct{ ID, Secret string }
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(raw, &sub) != nil {
-		t.Fatalf("subscribe = %d: %s", resp.StatusCode, raw)
+	if status != http.StatusCreated || json.Unmarshal(raw, &sub) != nil {
+		t.Fatalf("subscribe = %d: %s", status, raw)
 	}
 	secret, err := webhook.ParseSecret(sub.Secret)
 	if err != nil {

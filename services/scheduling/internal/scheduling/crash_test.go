@@ -1,10 +1,8 @@
 package scheduling_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -22,31 +20,6 @@ import (
 	"github.com/scodalabs/scoda/pkg/testkit/proctest"
 	"github.com/scodalabs/scoda/pkg/testkit/redistest"
 )
-
-// post sends body as JSON to base+path with token and returns the status and the answer.
-func post(t *testing.T, base, path, token string, body any) (int, []byte) {
-	t.Helper()
-	b, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, raw
-}
 
 // The outbox in a real crash: the service commits bookings while NATS is down (so their events
 // stay in the outbox, committed but not published), is killed with SIGKILL, and comes back with
@@ -72,7 +45,7 @@ func TestKilledBetweenCommitAndPublishLosesNoEvent(t *testing.T) {
 
 	first := proctest.Start(t, bin, env...)
 	dep := time.Now().Add(7 * 24 * time.Hour).UTC().Truncate(time.Minute)
-	status, raw := post(t, first.URL, "/v1/departures", token, map[string]any{"route": testRoute, "trainNumber": "X8801",
+	status, raw := first.Post(t, "/v1/departures", token, map[string]any{"route": testRoute, "trainNumber": "X8801",
 		"status": "open", "plannedDeparture": dep.Format(time.RFC3339), "cutoff": dep.Add(-12 * time.Hour).Format(time.RFC3339)})
 	if status != http.StatusCreated {
 		t.Fatalf("create departure = %d: %s", status, raw)
@@ -91,7 +64,7 @@ func TestKilledBetweenCommitAndPublishLosesNoEvent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		status, raw := post(t, first.URL, "/v1/bookings", token, map[string]any{"departureID": d.ID, "tenant": "acme",
+		status, raw := first.Post(t, "/v1/bookings", token, map[string]any{"departureID": d.ID, "tenant": "acme",
 			"equipmentReference": string(no), "isoEquipmentCode": "22G1", "grossWeightKg": 10000, "from": "CNJZH", "to": "KZALA"})
 		if status != http.StatusCreated {
 			t.Fatalf("booking %d = %d: %s", i, status, raw)
