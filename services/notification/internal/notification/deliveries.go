@@ -397,13 +397,27 @@ func (d *dispatcher) unblock(ctx context.Context) {
 // listen turns the database's notifications of new deliveries into wake-ups; while the
 // listener is down the dispatcher polls.
 func (d *dispatcher) listen(ctx context.Context) {
-	pause := 100 * time.Millisecond
+	keepListening(ctx, d.log, "delivery listener lost, polling until it is back", func(ctx context.Context) error {
+		return d.n.store.ListenDeliveries(ctx, d.poke)
+	})
+}
+
+// keepListening runs listen until ctx ends, again after each failure, logging it (as lost)
+// and waiting from 100 ms, doubled at each failure in a row up to 30 s; a listener that was up
+// for a minute starts the waits again.
+func keepListening(ctx context.Context, log *slog.Logger, lost string, listen func(context.Context) error) {
+	const first = 100 * time.Millisecond
+	pause := first
 	for ctx.Err() == nil {
-		err := d.n.store.ListenDeliveries(ctx, d.poke)
+		start := time.Now()
+		err := listen(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		d.log.WarnContext(ctx, "delivery listener lost, polling until it is back", "error", err)
+		if time.Since(start) > time.Minute {
+			pause = first
+		}
+		log.WarnContext(ctx, lost, "error", err, "retry_in", pause.String())
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():

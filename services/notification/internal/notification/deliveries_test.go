@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -76,9 +77,52 @@ func (e *denv) exec(t *testing.T, sql string, args ...any) {
 }
 
 // own makes tenant the owner of container.
+// own makes tenant an owner of container as another process (or an operator) would, by a
+// plain INSERT, and waits until the service's set of owned containers holds it (announced by
+// the trigger, see pgstore.OwnedSet): from then on the service matches the container's events.
 func (e *denv) own(t *testing.T, tenant, container string) {
 	t.Helper()
 	e.exec(t, `INSERT INTO ownership (tenant_id, kind, value) VALUES ($1, 'container', $2)`, tenant, container)
+	var want int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(DISTINCT value) FROM ownership WHERE kind = 'container'`).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		held, synced := e.ownedSet(t)
+		if synced && held >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the service's owned set holds %d containers (in sync: %v), want %d", held, synced, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// ownedSet reads the size and state of the service's set of owned containers from /metrics.
+func (e *denv) ownedSet(t *testing.T) (held int, synced bool) {
+	t.Helper()
+	resp, body := e.Do(t, http.MethodGet, "/metrics", "", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", resp.StatusCode)
+	}
+	gauge := func(name string) (int, bool) {
+		for line := range strings.Lines(string(body)) {
+			if rest, ok := strings.CutPrefix(line, name+"{"); ok {
+				_, v, _ := strings.Cut(rest, "} ")
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				return n, err == nil
+			}
+		}
+		return 0, false
+	}
+	held, ok1 := gauge("notification_owned_containers")
+	s, ok2 := gauge("notification_owned_containers_synced")
+	if !ok1 || !ok2 {
+		t.Fatal("/metrics has no notification_owned_containers gauges")
+	}
+	return held, s == 1
 }
 
 // subscribe stores an active Standard Webhooks subscription of tenant to url listening on

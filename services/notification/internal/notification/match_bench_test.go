@@ -28,6 +28,7 @@ const benchContainers = 20000
 //
 //	go test -run '^$' -bench BenchmarkMatchBatch -benchtime 10x ./internal/notification/
 //
+// batch-owned-set is batch with the in-memory set of owned containers, as the service runs;
 // per-event matches the same way the consumers did before batches, one transaction per event.
 func BenchmarkMatchBatch(b *testing.B) {
 	const owned, tenants = benchContainers / 20, 50
@@ -66,6 +67,25 @@ VALUES ($1, 'https://example.com/hook', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
 	n := notification.NewNotifier(pgstore.New(pool), notification.Config{})
 	round := 0
 	b.Run("batch", func(b *testing.B) {
+		benchMatch(b, pool, box, &round, func(evs []app.BatchEvent) error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return n.MatchBatch(ctx, tx, evs) })
+		})
+	})
+	// As the service runs it: with the set of owned containers in memory (pgstore.OwnedSet),
+	// the owners are asked for only for the batch's owned containers.
+	b.Run("batch-owned-set", func(b *testing.B) {
+		set := pgstore.NewOwnedSet()
+		store := pgstore.New(pool).WithOwnedSet(set)
+		lctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- store.ListenOwned(lctx) }()
+		defer func() { stop(); <-done }()
+		for deadline := time.Now().Add(10 * time.Second); !set.Synced(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatal("the owned set is not in sync within 10 s")
+			}
+		}
+		n := notification.NewNotifier(store, notification.Config{})
 		benchMatch(b, pool, box, &round, func(evs []app.BatchEvent) error {
 			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return n.MatchBatch(ctx, tx, evs) })
 		})

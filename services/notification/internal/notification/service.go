@@ -73,7 +73,9 @@ func Service(version string) app.Service {
 			if err != nil {
 				return nil, err
 			}
-			n := NewNotifier(pgstore.New(d.DB), cfg)
+			owned := pgstore.NewOwnedSet() // see ownedListener
+			store := pgstore.New(d.DB).WithOwnedSet(owned)
+			n := NewNotifier(store, cfg)
 			MountHTTP(d.API, n, d.Log)
 			live := NewStreamer(d.JetStream, n.store, d.Log) // GET /v1/stream (stream.go)
 			live.Mount(d.API)
@@ -95,7 +97,7 @@ func Service(version string) app.Service {
 			// notification.v1.* events leave Postgres through the outbox (deliveries.go).
 			relay := postgres.NewRelay(d.DB, natsx.NewPublisher(d.JetStream, natsx.WithSubjectTemplate(events.SubjectTemplate)),
 				postgres.RelayOptions{Logger: d.Log})
-			workers := []app.Worker{tracking, schedule, n.Dispatcher(d.Log), relay, live}
+			workers := []app.Worker{tracking, schedule, n.Dispatcher(d.Log), relay, live, ownedListener(store, owned, d.Log)}
 			return workers, nil
 		},
 	}

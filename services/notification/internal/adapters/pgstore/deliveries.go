@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scodalabs/scoda/pkg/apperr"
 	"github.com/scodalabs/scoda/pkg/paging"
@@ -104,34 +103,10 @@ func notifyDeliveries(ctx context.Context, db postgres.DB, lane string) error {
 // this schema), and once when it starts listening. It returns when ctx ends or the listening
 // connection fails; the caller decides whether to listen again.
 func (s *Store) ListenDeliveries(ctx context.Context, wake func()) error {
-	pool, ok := s.db.(*pgxpool.Pool)
-	if !ok {
-		return errors.New("listen deliveries: the store is not on a pool")
-	}
-	pc, err := pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	conn := pc.Hijack() // a listening connection never goes back to the pool
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		_ = conn.Close(cctx)
-	}()
-	var channel string
-	if err := conn.QueryRow(ctx, `SELECT `+deliveriesChannel).Scan(&channel); err != nil {
-		return err
-	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
-		return err
-	}
-	wake() // deliveries may have been committed before LISTEN took effect
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		wake()
-	}
+	return s.listen(ctx, deliveriesChannel, func() error {
+		wake() // deliveries may have been committed before LISTEN took effect
+		return nil
+	}, func(string) { wake() })
 }
 
 // Claim is a delivery taken for sending, with what is needed to sign and send it.

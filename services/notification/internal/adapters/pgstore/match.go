@@ -22,8 +22,12 @@ type ContainerOwner struct {
 }
 
 // ContainerOwners returns, for each of containers that is owned, its owners sorted by tenant,
-// each with its references, in one query.
+// each with its references, in one query. With an OwnedSet in sync (WithOwnedSet), it asks only
+// for the containers the set holds, and when it holds none it asks nothing.
 func (s *Store) ContainerOwners(ctx context.Context, db postgres.DB, containers []string) (map[string][]ContainerOwner, error) {
+	if s.owned != nil {
+		containers, _ = s.owned.Owned(containers)
+	}
 	if len(containers) == 0 {
 		return nil, nil
 	}

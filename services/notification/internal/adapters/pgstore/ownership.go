@@ -48,6 +48,11 @@ func (s *Store) Own(ctx context.Context, db postgres.DB, tenant string, owned []
 	kinds, values, containers := make([]string, len(owned)), make([]string, len(owned)), make([]string, len(owned))
 	for i, o := range owned {
 		kinds[i], values[i], containers[i] = o.Kind, o.Value, o.Container
+		if o.Kind == KindContainer && s.owned != nil {
+			// Before the commit: this process matches the container's events from now on,
+			// and should the transaction roll back, the set holds one container too many.
+			s.owned.Add(o.Value)
+		}
 	}
 	_, err := db.Exec(ctx, `
 		INSERT INTO ownership (tenant_id, kind, value, container)

@@ -11,7 +11,8 @@ import (
 
 // Store reads and writes the notification schema.
 type Store struct {
-	db postgres.DB
+	db    postgres.DB
+	owned *OwnedSet // nil: none (see WithOwnedSet)
 }
 
 // New returns a Store on pool (whose search_path is the notification schema).

@@ -1,0 +1,119 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/scodalabs/scoda/pkg/postgres"
+	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
+)
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10 s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func ownerTenants(t *testing.T, s *pgstore.Store, db postgres.DB, containers ...string) map[string][]string {
+	t.Helper()
+	owners, err := s.ContainerOwners(context.Background(), db, containers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for c, os := range owners {
+		for _, o := range os {
+			out[c] = append(out[c], o.Tenant)
+		}
+	}
+	return out
+}
+
+// TestOwnedSetFollowsEveryWriter: the set starts from what is owned, then follows owners
+// added by another process's store and by plain SQL (the trigger), and its own store's Owns
+// before they commit; in sync, ContainerOwners asks only about the containers it holds, and
+// nothing when it holds none; out of sync, it asks about every container again.
+func TestOwnedSetFollowsEveryWriter(t *testing.T) {
+	ctx := context.Background()
+	plain, pool := openStore(t) // another process: no set
+	if err := plain.Own(ctx, pool, "acme", []pgstore.Owned{{Kind: pgstore.KindContainer, Value: "MSCU1234565"}}); err != nil {
+		t.Fatal(err)
+	}
+	set := pgstore.NewOwnedSet()
+	s := plain.WithOwnedSet(set)
+	if set.Synced() {
+		t.Fatal("a new set is in sync")
+	}
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.ListenOwned(lctx) }()
+	waitFor(t, "in sync", set.Synced)
+	if got, _ := set.Owned([]string{"MSCU1234565", "TGHU0000001"}); !slices.Equal(got, []string{"MSCU1234565"}) {
+		t.Fatalf("after the first read the set holds %v of the two", got)
+	}
+
+	// Another process's Own, committed: announced by the trigger.
+	if err := plain.Own(ctx, pool, "globex", []pgstore.Owned{{Kind: pgstore.KindContainer, Value: "TCLU7654329"},
+		{Kind: pgstore.KindBooking, Value: "BK-1", Container: "TCLU7654329"}}); err != nil {
+		t.Fatal(err)
+	}
+	// An operator's plain INSERT, committed.
+	if _, err := pool.Exec(ctx, `INSERT INTO ownership (tenant_id, kind, value) VALUES ('acme', 'container', 'CSQU3054383')`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the committed owners announced", func() bool {
+		got, _ := set.Owned([]string{"TCLU7654329", "CSQU3054383"})
+		return len(got) == 2
+	})
+	if got, _ := set.Owned([]string{"BK-1"}); len(got) != 0 {
+		t.Fatalf("a booking id is in the set of containers: %v", got)
+	}
+
+	// This store's own Own is in the set before its transaction commits; another process's
+	// is not, and matching in sync does not see it: the set decides which containers are asked for.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if err := s.Own(ctx, tx, "acme", []pgstore.Owned{{Kind: pgstore.KindContainer, Value: "MSKU0000012"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := set.Owned([]string{"MSKU0000012"}); len(got) != 1 {
+		t.Fatal("this store's own Own is not in the set before commit")
+	}
+	if err := plain.Own(ctx, tx, "acme", []pgstore.Owned{{Kind: pgstore.KindContainer, Value: "HLXU1234567"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ownerTenants(t, s, tx, "HLXU1234567", "MSKU0000012", "MSCU1234565"); len(got) != 2 ||
+		got["HLXU1234567"] != nil || len(got["MSKU0000012"]) != 1 || len(got["MSCU1234565"]) != 1 {
+		t.Fatalf("in sync, owners of the three: %v (HLXU1234567 not in the set must be left out)", got)
+	}
+
+	// In sync and none of the containers in the set: no statement at all.
+	count := &countingDB{DB: tx}
+	if got := ownerTenants(t, s, count, "TGHU0000001", "TRLU1111111"); len(got) != 0 || count.n != 0 {
+		t.Fatalf("owners of unowned containers: %v after %d statements, want none after 0", got, count.n)
+	}
+
+	// Out of sync (the listener stopped), every container is asked for again.
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("listen owned returned %v, want context.Canceled", err)
+	}
+	if set.Synced() {
+		t.Fatal("the set is in sync with its listener stopped")
+	}
+	if got := ownerTenants(t, s, tx, "HLXU1234567", "TGHU0000001"); len(got["HLXU1234567"]) != 1 || len(got) != 1 {
+		t.Fatalf("out of sync, owners: %v, want HLXU1234567's", got)
+	}
+}
