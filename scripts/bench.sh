@@ -18,6 +18,7 @@
 #
 #   make bench                                            # the full run, about 10 minutes
 #   RUNS=5000:100 DURATION=10s LIVE=100000 make bench     # a quick try
+#   PPROF=1 make bench     # Go profiler of tracking, scheduling, notification on 127.0.0.1:16081-16083
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -41,6 +42,7 @@ tmp=$(mktemp -d)
 nats_port=14222
 services=(tracking scheduling notification)
 declare -A port=([tracking]=18081 [scheduling]=18082 [notification]=18083) pid=()
+declare -A pprof_port=([tracking]=16081 [scheduling]=16082 [notification]=16083)
 pids=()
 
 say() { printf '[bench] %s\n' "$*" >&2; }
@@ -89,7 +91,9 @@ go build -o "$bin/loadgen" ./scripts/cmd/loadgen
 pid[nats]=$!
 pids+=("${pid[nats]}")
 for s in "${services[@]}"; do
-  SCODA_ENV=test HTTP_ADDR="127.0.0.1:${port[$s]}" DATABASE_URL="$DATABASE_URL" DB_SCHEMA="${run_id}_$s" \
+  pprof_addr=
+  [ -n "${PPROF:-}" ] && pprof_addr="127.0.0.1:${pprof_port[$s]}"
+  PPROF_ADDR="$pprof_addr" SCODA_ENV=test HTTP_ADDR="127.0.0.1:${port[$s]}" DATABASE_URL="$DATABASE_URL" DB_SCHEMA="${run_id}_$s" \
     REDIS_URL="$REDIS_URL" REDIS_KEY_PREFIX="$run_id:$s:" NATS_URL="nats://127.0.0.1:$nats_port" LOG_LEVEL=warn \
     NOTIFICATION_ALLOW_HTTP=true NOTIFICATION_ALLOWED_NETS=127.0.0.1/32 \
     OTEL_TRACES_SAMPLER="$TRACE_SAMPLER" OTEL_TRACES_SAMPLER_ARG="$TRACE_RATIO" \

@@ -376,33 +376,130 @@ func parseLive(container string, m map[string]string) (Live, error) {
 
 // Near returns up to limit containers whose last position lies within radiusKm of (lat, lon),
 // nearest first.
+//
+// The answer is the one a single GEOSEARCH BYRADIUS radiusKm ASC COUNT limit WITHCOORD WITHDIST
+// gives, found with far less work where containers are dense, in one round trip: a script
+// (near.lua) searches a radius of radiusKm/8 first and grows it 4 times at a time while it holds
+// fewer than limit containers, the last step being exactly radiusKm. A step that holds limit
+// containers is the answer: Redis keeps a member when its distance d — computed from the centre
+// and the member alone, whatever the radius — satisfies d <= r, so every member within the
+// smaller radius r is strictly nearer than every member within radiusKm but beyond r, and the
+// nearest limit within r are the nearest limit within radiusKm. The set is the same; only the
+// order among containers at exactly equal distances, which Redis leaves unspecified, may differ
+// — as it may between two single GEOSEARCH calls. Distances are the same text GEOSEARCH sends;
+// positions are decoded from the geohash (see decodeGeohash), the same doubles.
 func (s *Store) Near(ctx context.Context, lat, lon, radiusKm float64, limit int) ([]Nearby, error) {
+	return s.near(ctx, lat, lon, radiusKm, limit, radiusKm/nearFirstDivisor, nearGrowth)
+}
+
+// The expanding search of Near: first radius radiusKm/8, growing 4 times at a time, so at most
+// three searches (r/8, r/2, r) whatever the radius. A step that falls short is wasted work (it
+// scanned, sorted and returned its members), so the factor is large: when the search falls
+// through to the full radius, the failed steps add at most ~60% of the full search's scan
+// along a line (~30% where containers spread in two dimensions), where doubling from r/16
+// would add ~100%. Measured on BenchmarkNear's data (1,000,000 containers along rail lines, ~1,000
+// in a 10 km circle): the nearest 100 lie within ~1 km, so the first step (1.25 km) nearly
+// always answers — Redis CPU per query 381 µs against 948 µs for the single search, 508 µs
+// for r/16 doubling; when it falls through (limit 400) r/8 ×4 costs ~15% more than the single
+// search, r/16 doubling ~60%.
+const (
+	nearFirstDivisor = 8
+	nearGrowth       = 4
+)
+
+//go:embed near.lua
+var nearSource string
+
+var nearScript = redis.NewScript(nearSource)
+
+// near is Near with the first radius and growth factor of the expanding search given.
+func (s *Store) near(ctx context.Context, lat, lon, radiusKm float64, limit int, firstKm, growth float64) ([]Nearby, error) {
 	if !(lat >= -geoMaxLat && lat <= geoMaxLat) || !(lon >= -180 && lon <= 180) {
 		return nil, fmt.Errorf("redislive: near: point %v,%v out of range", lat, lon)
 	}
 	if !(radiusKm > 0) || limit <= 0 {
 		return nil, fmt.Errorf("redislive: near: radius %v km and limit %d must be positive", radiusKm, limit)
 	}
-	locs, err := s.c.GeoSearchLocation(ctx, s.geoKey(), &redis.GeoSearchLocationQuery{
-		GeoSearchQuery: redis.GeoSearchQuery{
-			Longitude:  lon,
-			Latitude:   lat,
-			Radius:     radiusKm,
-			RadiusUnit: "km",
-			Sort:       "ASC",
-			Count:      limit,
-		},
-		WithCoord: true,
-		WithDist:  true,
-	}).Result()
+	if !(firstKm > 0) || !(growth > 1) {
+		return nil, fmt.Errorf("redislive: near: first radius %v km, growth %v", firstKm, growth)
+	}
+	// Script.Run sends EVALSHA and falls back to EVAL when the server does not hold the script.
+	v, err := nearScript.Run(ctx, s.c, []string{s.geoKey()},
+		formatFloat(lon), formatFloat(lat), formatFloat(radiusKm), limit,
+		formatFloat(firstKm), formatFloat(growth)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redislive: near: %w", err)
 	}
-	out := make([]Nearby, len(locs))
-	for i, g := range locs {
-		out[i] = Nearby{Container: g.Name, DistanceKm: g.Dist, Lat: g.Latitude, Lon: g.Longitude}
+	out, err := parseNear(v)
+	if err != nil {
+		return nil, fmt.Errorf("redislive: near: %w", err)
 	}
 	return out, nil
+}
+
+// parseNear reads GEOSEARCH ... WITHDIST WITHHASH as returned by near.lua: {member, "dist",
+// geohash} per member. The distance is the text a direct GEOSEARCH sends; the position is
+// decoded from the geohash as Redis decodes it for WITHCOORD.
+func parseNear(v any) ([]Nearby, error) {
+	a, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("unexpected script reply %#v", v)
+	}
+	out := make([]Nearby, len(a))
+	for i, e := range a {
+		m, ok := e.([]any)
+		if !ok || len(m) != 3 {
+			return nil, fmt.Errorf("unexpected member reply %#v", e)
+		}
+		name, ok1 := m[0].(string)
+		dist, ok2 := m[1].(string)
+		hash, ok3 := m[2].(int64)
+		if !ok1 || !ok2 || !ok3 || hash < 0 || hash >= 1<<52 {
+			return nil, fmt.Errorf("unexpected member reply %#v", e)
+		}
+		d, err := strconv.ParseFloat(dist, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: distance: %w", name, err)
+		}
+		lat, lon := decodeGeohash(uint64(hash))
+		out[i] = Nearby{Container: name, DistanceKm: d, Lat: lat, Lon: lon}
+	}
+	return out, nil
+}
+
+// decodeGeohash returns the centre of the cell of a 52-bit geohash as Redis computes it
+// (geohashDecodeToLongLatWGS84 in geohash.c: latitude in the even bits, longitude in the odd
+// ones, 26 each; the same double operations in the same order, each rounded — the explicit
+// float64 conversions keep the compiler from fusing them), so the result is the very double
+// GEOSEARCH ... WITHCOORD formats. Its text has 17 decimals, which gives back the same double
+// once parsed except within 0.0625° of the equator or the prime meridian, where it may differ
+// by less than 1e-17°; the value here is then the exact one.
+func decodeGeohash(h uint64) (lat, lon float64) {
+	const (
+		latMin, latMax = -geoMaxLat, geoMaxLat
+		lonMin, lonMax = -180.0, 180.0
+		cells          = float64(1 << 26)
+	)
+	ilat, ilon := float64(compactBits(h)), float64(compactBits(h>>1))
+	latScale, lonScale := float64(latMax-latMin), float64(lonMax-lonMin)
+	latLo := latMin + float64(ilat/cells*latScale)
+	latHi := latMin + float64((ilat+1)/cells*latScale)
+	lonLo := lonMin + float64(ilon/cells*lonScale)
+	lonHi := lonMin + float64((ilon+1)/cells*lonScale)
+	lon = min(max((lonLo+lonHi)/2, lonMin), lonMax)
+	lat = min(max((latLo+latHi)/2, latMin), latMax)
+	return lat, lon
+}
+
+// compactBits gathers the even bits of x (bits 0, 2, 4, ...) into its low 32 bits.
+func compactBits(x uint64) uint64 {
+	x &= 0x5555555555555555
+	x = (x | x>>1) & 0x3333333333333333
+	x = (x | x>>2) & 0x0F0F0F0F0F0F0F0F
+	x = (x | x>>4) & 0x00FF00FF00FF00FF
+	x = (x | x>>8) & 0x0000FFFF0000FFFF
+	x = (x | x>>16) & 0x00000000FFFFFFFF
+	return x
 }
 
 // Sentinel reports whether the "rebuilt" marker is present. Its absence means Redis was emptied
