@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/scodalabs/scoda/pkg/app"
 	"github.com/scodalabs/scoda/pkg/events"
 	commonv1 "github.com/scodalabs/scoda/pkg/gen/scoda/common/v1"
 	schedulev1 "github.com/scodalabs/scoda/pkg/gen/scoda/schedule/v1"
@@ -26,6 +27,50 @@ var bookingStatuses = map[string]schedulev1.BookingStatus{
 	pgstore.BookingDelivered:  schedulev1.BookingStatus_BOOKING_STATUS_DELIVERED,
 }
 
+// Milestones applies a batch of tracking container events in stream order, as Milestone applies
+// each, in the inbox transaction tx: first one query finds which of their containers have a
+// booking (most events are about containers nobody booked here), then Milestone runs for the
+// events about those. A booking made while the batch is applied counts from the next batch on,
+// as it would for an event consumed a moment earlier: bookings and milestones come by different
+// paths, in no order between them.
+func (s *Scheduler) Milestones(ctx context.Context, tx pgx.Tx, evs []app.BatchEvent) error {
+	var containers []string
+	for _, ev := range evs {
+		if ce, ok := milestoneOf(ev.Event); ok {
+			containers = append(containers, ce.GetEquipmentReference())
+		}
+	}
+	booked, err := s.store.Booked(ctx, tx, containers)
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if ce, ok := milestoneOf(ev.Event); !ok || !booked[ce.GetEquipmentReference()] {
+			continue
+		}
+		if err := s.Milestone(ev.Ctx, tx, ev.Event); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// milestoneOf returns ev as a container event that may move a booking: an actual equipment or
+// transport event about a container.
+func milestoneOf(ev events.Event) (*trackingv1.ContainerEvent, bool) {
+	ce, ok := ev.(*trackingv1.ContainerEvent)
+	if !ok || ce.GetEquipmentReference() == "" ||
+		ce.GetClassifier() == trackingv1.EventClassifier_EVENT_CLASSIFIER_PLN ||
+		ce.GetClassifier() == trackingv1.EventClassifier_EVENT_CLASSIFIER_EST {
+		return nil, false
+	}
+	switch ce.GetPayload().(type) {
+	case *trackingv1.ContainerEvent_Equipment, *trackingv1.ContainerEvent_Transport:
+		return ce, true
+	}
+	return nil, false
+}
+
 // Milestone applies a tracking container event to the container's active booking and its
 // departure, inside the inbox transaction tx (so it runs once per event id): gate-in at the
 // origin -> received; LOAD -> loaded; DEPA at the first stop or by the departure's train ->
@@ -36,15 +81,8 @@ var bookingStatuses = map[string]schedulev1.BookingStatus{
 // exceptions (see actualsChanged). Events about other things, or about containers without an
 // active booking, are ignored.
 func (s *Scheduler) Milestone(ctx context.Context, tx pgx.Tx, ev events.Event) error {
-	ce, ok := ev.(*trackingv1.ContainerEvent)
-	if !ok || ce.GetEquipmentReference() == "" ||
-		ce.GetClassifier() == trackingv1.EventClassifier_EVENT_CLASSIFIER_PLN ||
-		ce.GetClassifier() == trackingv1.EventClassifier_EVENT_CLASSIFIER_EST {
-		return nil
-	}
-	switch ce.GetPayload().(type) {
-	case *trackingv1.ContainerEvent_Equipment, *trackingv1.ContainerEvent_Transport:
-	default:
+	ce, ok := milestoneOf(ev)
+	if !ok {
 		return nil // position fixes and shipment events move no booking: no query for them
 	}
 	r, ok, err := s.store.ActiveBookingFor(ctx, tx, ce.GetEquipmentReference())

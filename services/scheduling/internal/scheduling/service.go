@@ -7,8 +7,6 @@ import (
 	_ "embed"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/scodalabs/scoda/pkg/apidocs"
 	"github.com/scodalabs/scoda/pkg/app"
 	"github.com/scodalabs/scoda/pkg/corridor"
@@ -93,14 +91,7 @@ func Service(version string) app.Service {
 			relay := postgres.NewRelay(d.DB, pub, postgres.RelayOptions{Logger: d.Log})
 			// Milestones in batches, one transaction each, in stream order. Position fixes, most
 			// of the stream, are acked unread.
-			milestones, err := app.BatchEventConsumer(d, MilestonesConsumer, func(ctx context.Context, tx pgx.Tx, evs []app.BatchEvent) error {
-				for _, ev := range evs {
-					if err := sched.Milestone(ev.Ctx, tx, ev.Event); err != nil {
-						return err
-					}
-				}
-				return nil
-			}, app.BatchEventOptions{MaxBatch: 1000, Skip: notMilestone})
+			milestones, err := app.BatchEventConsumer(d, MilestonesConsumer, sched.Milestones, app.BatchEventOptions{MaxBatch: 1000, Skip: notMilestone})
 			if err != nil {
 				return nil, err
 			}

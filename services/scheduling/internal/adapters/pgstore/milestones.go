@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,6 +43,27 @@ type Riding struct {
 	TrainNumber     string
 	DepartureStatus string
 	Stops           []string // UN/LOCODE by seq
+}
+
+// Booked returns which of containers have a booking that is not cancelled, in one query (by
+// bookings_container_idx), so that a batch of milestones looks for the booking of only those
+// (ActiveBookingFor), without locking anything.
+func (s *Store) Booked(ctx context.Context, tx pgx.Tx, containers []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(containers) == 0 {
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT DISTINCT equipment_reference FROM bookings
+		WHERE equipment_reference = ANY ($1::text[]) AND status <> $2`, containers, BookingCancelled)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: booked: %w", err)
+	}
+	var c string
+	if _, err := pgx.ForEachRow(rows, []any{&c}, func() error { out[c] = true; return nil }); err != nil {
+		return nil, fmt.Errorf("pgstore: booked: %w", err)
+	}
+	return out, nil
 }
 
 // ActiveBookingFor returns, in tx, the latest booking (by created_at) of container that is not
