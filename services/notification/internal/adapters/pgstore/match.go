@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"github.com/jackc/pgx/v5"
 
@@ -22,12 +23,31 @@ type ContainerOwner struct {
 }
 
 // ContainerOwners returns, for each of containers that is owned, its owners sorted by tenant,
-// each with its references, in one query. With an OwnedSet in sync (WithOwnedSet), it asks only
-// for the containers the set holds, and when it holds none it asks nothing.
+// each with its references. With an OwnedSet in sync (WithOwnedSet), it asks the database only
+// for the owned containers whose owners the set does not know yet, and nothing when there are
+// none; otherwise, about every container, in one query.
 func (s *Store) ContainerOwners(ctx context.Context, db postgres.DB, containers []string) (map[string][]ContainerOwner, error) {
-	if s.owned != nil {
-		containers, _ = s.owned.Owned(containers)
+	if s.owned == nil {
+		return s.readOwners(ctx, db, containers)
 	}
+	known, missing, gen, ok := s.owned.lookup(containers)
+	if !ok {
+		return s.readOwners(ctx, db, containers)
+	}
+	if len(missing) == 0 {
+		return known, nil
+	}
+	read, err := s.readOwners(ctx, db, missing)
+	if err != nil {
+		return nil, err
+	}
+	s.owned.remember(gen, missing, read)
+	maps.Copy(known, read)
+	return known, nil
+}
+
+// readOwners is ContainerOwners from the database, in one query.
+func (s *Store) readOwners(ctx context.Context, db postgres.DB, containers []string) (map[string][]ContainerOwner, error) {
 	if len(containers) == 0 {
 		return nil, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,5 +116,93 @@ func TestOwnedSetFollowsEveryWriter(t *testing.T) {
 	}
 	if got := ownerTenants(t, s, tx, "HLXU1234567", "TGHU0000001"); len(got["HLXU1234567"]) != 1 || len(got) != 1 {
 		t.Fatalf("out of sync, owners: %v, want HLXU1234567's", got)
+	}
+}
+
+// ownersText renders ContainerOwners' answer for one container: "tenant[kind:value ...]" per
+// owner, references sorted.
+func ownersText(t *testing.T, s *pgstore.Store, db postgres.DB, container string) string {
+	t.Helper()
+	owners, err := s.ContainerOwners(context.Background(), db, []string{container, container})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, o := range owners[container] {
+		var refs []string
+		for _, r := range o.Refs {
+			refs = append(refs, r.Kind+":"+r.Value)
+		}
+		slices.Sort(refs)
+		out = append(out, o.Tenant+"["+strings.Join(refs, " ")+"]")
+	}
+	return strings.Join(out, " ")
+}
+
+// TestOwnedSetKnowsOwnersUntilTheyChange: in sync, a container's owners are read once and then
+// known, until any writer changes them (a booking, a document, another owner, in another
+// process or by plain SQL), after which they are read again, as changed.
+func TestOwnedSetKnowsOwnersUntilTheyChange(t *testing.T) {
+	ctx := context.Background()
+	plain, pool := openStore(t)
+	const box = "MSCU1234565"
+	if err := plain.Own(ctx, pool, "acme", []pgstore.Owned{{Kind: pgstore.KindContainer, Value: box}}); err != nil {
+		t.Fatal(err)
+	}
+	set := pgstore.NewOwnedSet()
+	s := plain.WithOwnedSet(set)
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.ListenOwned(lctx) }()
+	defer func() { stop(); <-done }()
+	waitFor(t, "in sync", set.Synced)
+
+	count := &countingDB{DB: pool}
+	if got := ownersText(t, s, count, box); got != "acme[]" || count.n != 1 {
+		t.Fatalf("first read: %q after %d statements, want acme[] after 1", got, count.n)
+	}
+	if got := ownersText(t, s, count, box); got != "acme[]" || count.n != 1 {
+		t.Fatalf("known: %q after %d statements in all, want acme[] and no more statements", got, count.n)
+	}
+	changes := []struct {
+		what, want string
+		change     func() error
+	}{
+		{"a booking, by another process", "acme[booking:BK-1]", func() error {
+			return plain.Own(ctx, pool, "acme", []pgstore.Owned{{Kind: pgstore.KindBooking, Value: "BK-1", Container: box}})
+		}},
+		{"a transport document, by plain SQL", "acme[booking:BK-1 document:MBL-1]", func() error {
+			_, err := pool.Exec(ctx, `INSERT INTO document_containers (tenant_id, document, container) VALUES ('acme', 'MBL-1', $1)`, box)
+			return err
+		}},
+		{"a booking that learns its container", "acme[booking:BK-1 booking:BK-2 document:MBL-1]", func() error {
+			if _, err := pool.Exec(ctx, `INSERT INTO ownership (tenant_id, kind, value) VALUES ('acme', 'booking', 'BK-2')`); err != nil {
+				return err
+			}
+			_, err := pool.Exec(ctx, `UPDATE ownership SET container = $1 WHERE kind = 'booking' AND value = 'BK-2'`, box)
+			return err
+		}},
+		{"another owner", "acme[booking:BK-1 booking:BK-2 document:MBL-1] globex[]", func() error {
+			return plain.Own(ctx, pool, "globex", []pgstore.Owned{{Kind: pgstore.KindContainer, Value: box}})
+		}},
+	}
+	for _, c := range changes {
+		if err := c.change(); err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		waitFor(t, c.what, func() bool { return ownersText(t, s, pool, box) == c.want })
+		count.n = 0
+		if got := ownersText(t, s, count, box); got != c.want || count.n != 0 {
+			t.Fatalf("after %s: %q after %d statements, want %q known", c.what, got, count.n, c.want)
+		}
+	}
+	// An Own that changes nothing announces nothing: the owners stay known.
+	if err := plain.Own(ctx, pool, "acme", []pgstore.Owned{{Kind: pgstore.KindContainer, Value: box}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // what a notification would take; none should come
+	count.n = 0
+	if ownersText(t, s, count, box); count.n != 0 {
+		t.Fatalf("owners read again (%d statements) after an Own that changed nothing", count.n)
 	}
 }

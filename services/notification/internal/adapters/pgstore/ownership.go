@@ -48,11 +48,20 @@ func (s *Store) Own(ctx context.Context, db postgres.DB, tenant string, owned []
 	kinds, values, containers := make([]string, len(owned)), make([]string, len(owned)), make([]string, len(owned))
 	for i, o := range owned {
 		kinds[i], values[i], containers[i] = o.Kind, o.Value, o.Container
-		if o.Kind == KindContainer && s.owned != nil {
-			// Before the commit: this process matches the container's events from now on,
-			// and should the transaction roll back, the set holds one container too many.
-			s.owned.Add(o.Value)
+	}
+	if s.owned != nil {
+		// Before the commit: this process matches the containers' events by their new owners
+		// from now on (read again; the commit's notification makes every process read them
+		// again). Should the transaction roll back, the set holds a container too many.
+		var changed []string
+		for _, o := range owned {
+			if o.Kind == KindContainer {
+				changed = append(changed, o.Value)
+			} else if o.Container != "" {
+				changed = append(changed, o.Container)
+			}
 		}
+		s.owned.Changed(changed...)
 	}
 	_, err := db.Exec(ctx, `
 		INSERT INTO ownership (tenant_id, kind, value, container)
