@@ -31,6 +31,7 @@ SUBSCRIBED=${SUBSCRIBED:-1000}
 CONTAINERS=${CONTAINERS:-20000}
 QUERIES=${QUERIES:-20000}
 TIMEOUT=${TIMEOUT:-20m}
+# The services run with GOGC=400 unless GOGC is set, as deploy/k8s runs them.
 # Traces at high rates: one request in a hundred starts a sampled trace (the rest cost only
 # non-recording spans); export them with OTEL_EXPORTER_OTLP_ENDPOINT as usual.
 TRACE_SAMPLER=${OTEL_TRACES_SAMPLER:-parentbased_traceidratio}
@@ -93,7 +94,7 @@ pids+=("${pid[nats]}")
 for s in "${services[@]}"; do
   pprof_addr=
   [ -n "${PPROF:-}" ] && pprof_addr="127.0.0.1:${pprof_port[$s]}"
-  PPROF_ADDR="$pprof_addr" SCODA_ENV=test HTTP_ADDR="127.0.0.1:${port[$s]}" DATABASE_URL="$DATABASE_URL" DB_SCHEMA="${run_id}_$s" \
+  GOGC=${GOGC:-400} PPROF_ADDR="$pprof_addr" SCODA_ENV=test HTTP_ADDR="127.0.0.1:${port[$s]}" DATABASE_URL="$DATABASE_URL" DB_SCHEMA="${run_id}_$s" \
     REDIS_URL="$REDIS_URL" REDIS_KEY_PREFIX="$run_id:$s:" NATS_URL="nats://127.0.0.1:$nats_port" LOG_LEVEL=warn \
     NOTIFICATION_ALLOW_HTTP=true NOTIFICATION_ALLOWED_NETS=127.0.0.1/32 \
     OTEL_TRACES_SAMPLER="$TRACE_SAMPLER" OTEL_TRACES_SAMPLER_ARG="$TRACE_RATIO" \
