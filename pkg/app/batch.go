@@ -34,7 +34,8 @@ type BatchEventOptions struct {
 	// the latency a lone event pays.
 	MaxWait time.Duration
 	// Skip names subjects the handler has nothing to do with (a kind of event on a shared
-	// filter): their messages are acked unread, without a transaction or an inbox row.
+	// filter): their messages are acked unread as they arrive (natsx.BatchOptions.Skip),
+	// without a span, a transaction or an inbox row.
 	Skip func(subject string) bool
 	// Idempotent says fn is idempotent by itself (what it writes is keyed by event id, say
 	// with a unique constraint and ON CONFLICT DO NOTHING): no inbox rows are written, and fn
@@ -84,9 +85,6 @@ func BatchEventConsumer(d *Deps, c natsx.Consumer, fn BatchEventHandler, opts Ba
 		inbox := make([]postgres.InboxEvent, 0, len(msgs))
 		at := make([]int, 0, len(msgs)) // at[i]: the message of evs[i]
 		for i, m := range msgs {
-			if opts.Skip != nil && opts.Skip(m.Subject) {
-				continue // acked: errs[i] is nil
-			}
 			ev, err := events.Decode(m.Header.Get(events.HeaderContentType), m.Data)
 			if err != nil {
 				errs[i] = natsx.Permanent(err)
@@ -152,7 +150,7 @@ func BatchEventConsumer(d *Deps, c natsx.Consumer, fn BatchEventHandler, opts Ba
 		return errs, nil
 	}
 	sub, err := natsx.NewBatchSubscriber(d.JetStream, c.Stream, name, h, natsx.BatchOptions{
-		MaxBatch: opts.MaxBatch, MaxWait: opts.MaxWait, Workers: 1, MessageSpans: true,
+		MaxBatch: opts.MaxBatch, MaxWait: opts.MaxWait, Workers: 1, MessageSpans: true, Skip: opts.Skip,
 		Logger: d.Log, SubjectTemplate: events.SubjectTemplate})
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", name, err)

@@ -80,6 +80,11 @@ type BatchOptions struct {
 	// with [Message.SpanContext]. It costs a span per message: with a sampler that follows
 	// the parent, only sampled traces record them.
 	MessageSpans bool
+	// Skip names subjects the handler has nothing to do with (a kind of event on a subject
+	// the consumer's filter cannot leave out): their messages are acked as soon as the batch
+	// is gathered, never handed to the handler, with no span of their own; a batch of nothing
+	// else makes no batch span either. They count in the processed metric as outcome "skip".
+	Skip func(subject string) bool
 
 	Logger         *slog.Logger
 	TracerProvider trace.TracerProvider
@@ -295,11 +300,26 @@ func (s *BatchSubscriber) process(base context.Context, batch []delivery, rc run
 	prop := s.tel.propagator()
 	raw := make([]jetstream.Msg, 0, len(batch))
 	msgs := make([]*Message, 0, len(batch))
+	skipped := map[string]int64{} // by subject template
 	for _, d := range batch {
+		if s.opts.Skip != nil && s.opts.Skip(d.msg.Subject()) {
+			if err := d.msg.Ack(); err != nil {
+				// Redelivered after AckWait, and skipped again then.
+				s.log.LogAttrs(base, slog.LevelWarn, "acking a skipped message failed",
+					slog.String("subject", d.msg.Subject()), slog.Any("settle_error", err))
+			}
+			skipped[s.opts.SubjectTemplate(d.msg.Subject())]++
+			continue
+		}
 		if m, ok := newMessage(base, s.log, d.msg, d.received, prop); ok {
 			raw = append(raw, d.msg)
 			msgs = append(msgs, m)
 		}
+	}
+	for tmpl, n := range skipped {
+		s.processed.Add(base, n, metric.WithAttributes(attrSystem, attrOpNameProc,
+			semconv.MessagingDestinationTemplate(tmpl), semconv.MessagingConsumerGroupName(s.consumer),
+			keyOutcome.String(outcomeSkip)))
 	}
 	if len(msgs) == 0 {
 		return

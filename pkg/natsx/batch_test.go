@@ -676,3 +676,51 @@ func BenchmarkBatchSubscriber(b *testing.B) {
 		return err
 	})
 }
+
+// Messages on subjects Skip names are acked without reaching the handler and without spans of
+// their own; a batch of skipped messages alone makes no batch span; they count as "skip".
+func TestBatchSubscriberSkipsSubjects(t *testing.T) {
+	t.Parallel()
+	const skipSubject = "events.v1.container.position"
+	e := newEnv(t)
+	e.ensure(t, testConsumer("c"))
+	var c batchCalls
+	start(t, e.batchSubscriber(t, "c", c.handler(ackAll), natsx.BatchOptions{MaxBatch: 100, MessageSpans: true,
+		Skip: func(subject string) bool { return subject == skipSubject }}))
+
+	// First only skipped messages, then a mix, in one stream.
+	var msgs []natsx.Msg
+	for i := range 40 {
+		subject := skipSubject
+		if i >= 20 && i%2 == 0 {
+			subject = testSubject
+		}
+		msgs = append(msgs, natsx.Msg{Subject: subject, MsgID: "m-" + strconv.Itoa(i), Data: []byte("x")})
+	}
+	if _, err := e.publisher().PublishBatch(t.Context(), msgs[:20]); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, waitFor, e.settled(t, "c", 20))
+	if sizes := c.batchSizes(); len(sizes) != 0 {
+		t.Fatalf("the handler got batches %v of skipped messages only", sizes)
+	}
+	if spans := e.batchSpans(); len(spans) != 0 {
+		t.Fatalf("%d batch spans for skipped messages only", len(spans))
+	}
+	if _, err := e.publisher().PublishBatch(t.Context(), msgs[20:]); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, waitFor, e.settled(t, "c", 40))
+	for i, m := range msgs {
+		if got, want := len(c.of(m.MsgID)), map[bool]int{true: 1}[m.Subject == testSubject]; got != want {
+			t.Fatalf("message %d on %s handled %d times, want %d", i, m.Subject, got, want)
+		}
+	}
+	e.wantCounter(t, 30, consumed, outcome("skip"))
+	e.wantCounter(t, 10, consumed, outcome("ack"))
+	for _, sp := range e.spans.Ended() {
+		if sp.Name() == "process "+skipSubject {
+			t.Fatalf("a skipped message has a span: %s", sp.Name())
+		}
+	}
+}

@@ -516,6 +516,7 @@ func (s *Subscriber) call(ctx context.Context, m *Message) (err error) {
 // Outcomes of processing, the values of the "outcome" metric attribute.
 const (
 	outcomeAck   = "ack"
+	outcomeSkip  = "skip" // acked unread (BatchOptions.Skip)
 	outcomeNak   = "nak"
 	outcomeTerm  = "term"
 	outcomePanic = "panic"
