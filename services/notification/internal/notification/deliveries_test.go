@@ -929,3 +929,56 @@ func TestScheduleEventTypes(t *testing.T) {
 		t.Fatalf("%d deliveries, want 2 (the confirmation is filtered out)", len(p.Deliveries))
 	}
 }
+
+// skipped reads how many container events the tracking consumer acked unread (nobody owned
+// their container) from /metrics.
+func (e *denv) skipped(t *testing.T) int {
+	t.Helper()
+	_, body := e.Do(t, http.MethodGet, "/metrics", "", "")
+	total := 0
+	for line := range strings.Lines(string(body)) {
+		if strings.HasPrefix(line, "messaging_client_consumed_messages_total{") &&
+			strings.Contains(line, `messaging_consumer_group_name="notification-tracking"`) && strings.Contains(line, `outcome="skip"`) {
+			_, v, _ := strings.Cut(strings.TrimSpace(line), "} ")
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			total += int(n)
+		}
+	}
+	return total
+}
+
+// Events about containers nobody owns are acked unread; once a tenant owns the container, its
+// events are matched and delivered.
+func TestUnownedContainersSkipped(t *testing.T) {
+	e := startDeliveries(t, nil)
+	rc := newReceiver(t, statuses())
+	owned, other := container(t, 41), container(t, 42)
+	e.own(t, "acme", owned)
+	sub, _ := e.subscribe(t, "acme", rc.URL, nil, "tenant:acme")
+
+	before := e.skipped(t)
+	unowned := servicetest.GateIn(uuid.NewString(), other)
+	e.Publish(t, unowned)
+	ev := servicetest.GateIn(uuid.NewString(), owned)
+	e.Publish(t, ev)
+	e.waitDelivery(t, sub, ev.GetEnvelope().GetEventId(), "succeeded")
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if n := e.skipped(t) - before; n != 1 {
+			return fmt.Errorf("%d events skipped, want the one about %s", n, other)
+		}
+		return nil
+	})
+
+	e.own(t, "acme", other)
+	later := servicetest.GateIn(uuid.NewString(), other)
+	e.Publish(t, later)
+	e.waitDelivery(t, sub, later.GetEnvelope().GetEventId(), "succeeded")
+	for _, d := range e.deliveries(t, sub, e.admin, "").Deliveries {
+		if d.EventID == unowned.GetEnvelope().GetEventId() {
+			t.Fatalf("the event about %s before anybody owned it was delivered", other)
+		}
+	}
+}

@@ -3,11 +3,13 @@ package notification
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/scodalabs/scoda/pkg/app"
+	"github.com/scodalabs/scoda/pkg/events"
 	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
 )
 
@@ -38,4 +40,19 @@ func ownedListener(store *pgstore.Store, set *pgstore.OwnedSet, log *slog.Logger
 		keepListening(ctx, log, "owned-containers listener lost, matching asks the database until it is back", store.ListenOwned)
 		return nil
 	})
+}
+
+// containerOfSubject returns the container number a tracking container subject ends with
+// (tracking.v1.container.<kind>.<number>, as events.ContainerSubject names it from the event's
+// equipment reference, which matching goes by).
+func containerOfSubject(subject string) (string, bool) {
+	rest, ok := strings.CutPrefix(subject, events.PrefixTracking+"container.")
+	if !ok {
+		return "", false
+	}
+	_, c, ok := strings.Cut(rest, ".")
+	if !ok || c == "" || strings.Contains(c, ".") {
+		return "", false
+	}
+	return c, true
 }

@@ -84,7 +84,11 @@ func Service(version string) app.Service {
 				// Matching is idempotent by itself (one delivery per subscription and event, ON
 				// CONFLICT DO NOTHING): no inbox row per container event, and a batch that
 				// matches nothing (most of them) writes nothing and commits without a WAL flush.
-				app.BatchEventOptions{MaxBatch: 1000, Idempotent: true})
+				// An event about a container nobody owns (by its subject) is acked unread.
+				app.BatchEventOptions{MaxBatch: 1000, Idempotent: true, Skip: func(subject string) bool {
+					c, ok := containerOfSubject(subject)
+					return ok && owned.Unowned(c)
+				}})
 			if err != nil {
 				return nil, err
 			}

@@ -84,6 +84,18 @@ func (o *OwnedSet) Changed(containers ...string) {
 	}
 }
 
+// Unowned reports whether the set, in sync, does not hold container: no tenant owns it, so no
+// event about it goes to any subscription. Out of sync it reports false.
+func (o *OwnedSet) Unowned(container string) bool {
+	if !o.synced.Load() {
+		return false
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	_, held := o.boxes[container]
+	return !held
+}
+
 // Owned returns the containers of containers that the set holds, in their order, and whether
 // the set is in sync; out of sync, it returns containers as they are.
 func (o *OwnedSet) Owned(containers []string) ([]string, bool) {
