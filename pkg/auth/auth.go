@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -102,14 +103,32 @@ func Ed25519PrivateKey(priv ed25519.PrivateKey) Key {
 	return Key{method: jwt.SigningMethodEdDSA, verify: priv.Public(), sign: priv}
 }
 
-// Verifier checks tokens.
+// Verifier checks tokens. It remembers up to verifiedCacheSize tokens it accepted, with the
+// time window in which they stay valid, so that a client sending the same token with every
+// request has it parsed and its signature checked once: decoding and verifying took ~12 % of
+// a service's CPU serving container queries. A remembered token is still refused once it
+// expires (or before its nbf). The cache is keyed by the whole token: the same bytes, checked
+// with the same key.
 type Verifier struct {
 	key      Key
 	issuer   string
 	audience string
 	leeway   time.Duration
 	now      func() time.Time
+
+	mu       sync.Mutex
+	verified map[string]verifiedToken
 }
+
+// verifiedToken is a token Verify accepted: its principal, and when it is valid.
+type verifiedToken struct {
+	p          Principal
+	from, till time.Time // nbf and exp, widened by the leeway; from is zero without nbf
+}
+
+// verifiedCacheSize bounds the remembered tokens; when it is reached they are all forgotten
+// (tokens are short-lived: the cache fills again with those in use).
+const verifiedCacheSize = 10_000
 
 // VerifierOption tunes a Verifier.
 type VerifierOption func(*Verifier)
@@ -138,6 +157,13 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	if token == "" {
 		return Principal{}, ErrNoToken
 	}
+	now := v.now()
+	v.mu.Lock()
+	t, ok := v.verified[token]
+	v.mu.Unlock()
+	if ok && now.Before(t.till) && !now.Before(t.from) {
+		return t.p, nil
+	}
 	var c Claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key.verify, nil },
 		jwt.WithValidMethods([]string{v.key.method.Alg()}),
@@ -156,7 +182,18 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	if c.Role == RoleShipper && c.Tenant == "" {
 		return Principal{}, fmt.Errorf("%w: a shipper token needs a tenant", ErrInvalidToken)
 	}
-	return Principal{Subject: c.Subject, Role: c.Role, Tenant: c.Tenant}, nil
+	p := Principal{Subject: c.Subject, Role: c.Role, Tenant: c.Tenant}
+	t = verifiedToken{p: p, till: c.ExpiresAt.Add(v.leeway)} // exp is required: set
+	if c.NotBefore != nil {
+		t.from = c.NotBefore.Add(-v.leeway)
+	}
+	v.mu.Lock()
+	if len(v.verified) >= verifiedCacheSize || v.verified == nil {
+		v.verified = make(map[string]verifiedToken)
+	}
+	v.verified[token] = t
+	v.mu.Unlock()
+	return p, nil
 }
 
 // reason turns jwt's errors into a short phrase safe to show a client.

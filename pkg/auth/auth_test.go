@@ -149,3 +149,56 @@ func noneToken(c jwt.MapClaims) string {
 	tok, _ := jwt.NewWithClaims(jwt.SigningMethodNone, c).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	return tok
 }
+
+// A token accepted once is accepted again from memory only while it is valid: past its exp
+// (and the leeway) or before its nbf it is refused as a first look would refuse it, and a
+// token that differs in any byte is checked in full.
+func TestVerifyRemembersOnlyWhileValid(t *testing.T) {
+	key := hmacKey(t, auth.DevSecret)
+	clock := now
+	v := auth.NewVerifier(key, auth.WithClock(func() time.Time { return clock }))
+	tok, err := auth.Mint(key, auth.Principal{Role: auth.RoleShipper, Tenant: "acme"}, time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if p, err := v.Verify(tok); err != nil || p.Tenant != "acme" {
+			t.Fatalf("valid token: %+v, %v", p, err)
+		}
+	}
+	// Another signature on the same claims: not the remembered token.
+	sig := tok[strings.LastIndexByte(tok, '.')+1:]
+	tampered := tok[:len(tok)-len(sig)] + strings.Map(func(r rune) rune {
+		if r == 'A' {
+			return 'B'
+		}
+		return 'A'
+	}, sig)
+	if _, err := v.Verify(tampered); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("tampered signature: %v, want ErrInvalidToken", err)
+	}
+	clock = now.Add(time.Hour + 29*time.Second) // within the 30 s leeway
+	if _, err := v.Verify(tok); err != nil {
+		t.Fatalf("within the leeway: %v", err)
+	}
+	clock = now.Add(time.Hour + 31*time.Second)
+	if _, err := v.Verify(tok); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("past exp and leeway: %v, want expired", err)
+	}
+
+	// nbf in the future: refused before it, even after being accepted once.
+	nbf := now.Add(10 * time.Minute)
+	early, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": auth.DefaultIssuer, "aud": auth.DefaultAudience,
+		"exp": now.Add(time.Hour).Unix(), "nbf": nbf.Unix(), "role": "dispatcher"}).SignedString([]byte(auth.DevSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = nbf
+	if _, err := v.Verify(early); err != nil {
+		t.Fatalf("at nbf: %v", err)
+	}
+	clock = nbf.Add(-time.Minute)
+	if _, err := v.Verify(early); err == nil || !strings.Contains(err.Error(), "not valid yet") {
+		t.Fatalf("before nbf after being accepted: %v, want not valid yet", err)
+	}
+}
