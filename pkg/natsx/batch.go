@@ -300,9 +300,12 @@ func (s *BatchSubscriber) process(base context.Context, batch []delivery, rc run
 	prop := s.tel.propagator()
 	raw := make([]jetstream.Msg, 0, len(batch))
 	msgs := make([]*Message, 0, len(batch))
-	skipped := map[string]int64{} // by subject template
+	var skipped map[string]int64 // by subject template
 	for _, d := range batch {
 		if s.opts.Skip != nil && s.opts.Skip(d.msg.Subject()) {
+			if skipped == nil {
+				skipped = map[string]int64{}
+			}
 			if err := d.msg.Ack(); err != nil {
 				// Redelivered after AckWait, and skipped again then.
 				s.log.LogAttrs(base, slog.LevelWarn, "acking a skipped message failed",

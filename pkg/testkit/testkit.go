@@ -6,6 +6,8 @@
 package testkit
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"testing"
@@ -55,4 +57,20 @@ func Eventually(t testing.TB, within time.Duration, cond func() error) {
 // goroutines; pass goleak options only for goroutines a library owns for the whole process.
 func VerifyNoLeaks(m *testing.M, opts ...goleak.Option) {
 	goleak.VerifyTestMain(m, opts...)
+}
+
+// Send sends req with the default client and returns the response with its body read and
+// closed; a request that cannot be made or read fails the test.
+func Send(t testing.TB, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", req.Method, req.URL, err)
+	}
+	return resp, body
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/scodalabs/scoda/pkg/app"
 	"github.com/scodalabs/scoda/pkg/auth"
 	"github.com/scodalabs/scoda/pkg/observability"
+	"github.com/scodalabs/scoda/pkg/testkit"
 	"github.com/scodalabs/scoda/pkg/testkit/natstest"
 	"github.com/scodalabs/scoda/pkg/testkit/pgtest"
 	"github.com/scodalabs/scoda/pkg/testkit/redistest"
@@ -101,14 +102,5 @@ func (h *Harness) Do(t testing.TB, method, path, token, body string) (*http.Resp
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return resp, b
+	return testkit.Send(t, req)
 }

@@ -73,15 +73,11 @@ func provider(t *testing.T, url, service string, compression otlptracehttp.Compr
 
 func get(t *testing.T, url string, wantStatus int) []byte {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := testkit.Send(t, req)
 	if resp.StatusCode != wantStatus {
 		t.Fatalf("GET %s: %d %s, want %d", url, resp.StatusCode, body, wantStatus)
 	}

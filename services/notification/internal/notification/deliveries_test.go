@@ -87,17 +87,12 @@ func (e *denv) own(t *testing.T, tenant, container string) {
 	if err := e.pool.QueryRow(context.Background(), `SELECT count(DISTINCT value) FROM ownership WHERE kind = 'container'`).Scan(&want); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		held, synced := e.ownedSet(t)
-		if synced && held >= want {
-			return
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if held, synced := e.ownedSet(t); !synced || held < want {
+			return fmt.Errorf("the service's owned set holds %d containers (in sync: %v), want %d", held, synced, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the service's owned set holds %d containers (in sync: %v), want %d", held, synced, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // ownedSet reads the size and state of the service's set of owned containers from /metrics.

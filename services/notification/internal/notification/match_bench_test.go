@@ -2,6 +2,7 @@ package notification_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/scodalabs/scoda/pkg/events"
 	trackingv1 "github.com/scodalabs/scoda/pkg/gen/scoda/tracking/v1"
 	"github.com/scodalabs/scoda/pkg/iso6346"
+	"github.com/scodalabs/scoda/pkg/testkit"
 	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
 	"github.com/scodalabs/scoda/services/notification/internal/notification"
 )
@@ -80,11 +82,12 @@ VALUES ($1, 'https://example.com/hook', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'
 		done := make(chan error, 1)
 		go func() { done <- store.ListenOwned(lctx) }()
 		defer func() { stop(); <-done }()
-		for deadline := time.Now().Add(10 * time.Second); !set.Synced(); time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				b.Fatal("the owned set is not in sync within 10 s")
+		testkit.Eventually(b, 10*time.Second, func() error {
+			if !set.Synced() {
+				return errors.New("the owned set is not in sync")
 			}
-		}
+			return nil
+		})
 		n := notification.NewNotifier(store, notification.Config{})
 		benchMatch(b, pool, box, &round, func(evs []app.BatchEvent) error {
 			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return n.MatchBatch(ctx, tx, evs) })

@@ -95,15 +95,7 @@ func (e *subEnv) send(t *testing.T, method, path, token, ifMatch string, body an
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, raw := testkit.Send(t, req)
 	if resp.StatusCode != want {
 		t.Fatalf("%s %s = %d, want %d: %s", method, path, resp.StatusCode, want, raw)
 	}

@@ -2,7 +2,6 @@ package scheduling_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/scodalabs/scoda/pkg/events"
 	schedulev1 "github.com/scodalabs/scoda/pkg/gen/scoda/schedule/v1"
+	"github.com/scodalabs/scoda/pkg/testkit"
 	"github.com/scodalabs/scoda/pkg/testkit/natstest"
 )
 
@@ -33,15 +33,7 @@ func (e *env) write(t *testing.T, method, path, token, ifMatch string, body any,
 	if ifMatch != "" {
 		req.Header.Set("If-Match", ifMatch)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, raw := testkit.Send(t, req)
 	if resp.StatusCode != want {
 		t.Fatalf("%s %s (If-Match %q) = %d, want %d: %s", method, path, ifMatch, resp.StatusCode, want, raw)
 	}

@@ -35,17 +35,19 @@ var bookingStatuses = map[string]schedulev1.BookingStatus{
 // paths, in no order between them.
 func (s *Scheduler) Milestones(ctx context.Context, tx pgx.Tx, evs []app.BatchEvent) error {
 	var containers []string
+	var candidates []app.BatchEvent // in stream order
 	for _, ev := range evs {
 		if ce, ok := milestoneOf(ev.Event); ok {
 			containers = append(containers, ce.GetEquipmentReference())
+			candidates = append(candidates, ev)
 		}
 	}
 	booked, err := s.store.Booked(ctx, tx, containers)
 	if err != nil {
 		return err
 	}
-	for _, ev := range evs {
-		if ce, ok := milestoneOf(ev.Event); !ok || !booked[ce.GetEquipmentReference()] {
+	for i, ev := range candidates {
+		if !booked[containers[i]] {
 			continue
 		}
 		if err := s.Milestone(ev.Ctx, tx, ev.Event); err != nil {

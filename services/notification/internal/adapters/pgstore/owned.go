@@ -59,8 +59,8 @@ func (o *OwnedSet) Len() int {
 	return len(o.boxes)
 }
 
-// Add puts containers in the set.
-func (o *OwnedSet) Add(containers ...string) {
+// add puts containers in the set.
+func (o *OwnedSet) add(containers ...string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, c := range containers {
@@ -94,23 +94,6 @@ func (o *OwnedSet) Unowned(container string) bool {
 	defer o.mu.RUnlock()
 	_, held := o.boxes[container]
 	return !held
-}
-
-// Owned returns the containers of containers that the set holds, in their order, and whether
-// the set is in sync; out of sync, it returns containers as they are.
-func (o *OwnedSet) Owned(containers []string) ([]string, bool) {
-	if !o.synced.Load() {
-		return containers, false
-	}
-	o.mu.RLock()
-	defer o.mu.RUnlock()
-	var out []string
-	for _, c := range containers {
-		if _, ok := o.boxes[c]; ok {
-			out = append(out, c)
-		}
-	}
-	return out, true
 }
 
 // lookup splits containers, when the set is in sync, into the owners it knows (of the owned
@@ -193,7 +176,7 @@ func (s *Store) ListenOwned(ctx context.Context) error {
 		var box string
 		_, err = pgx.ForEachRow(rows, []any{&box}, func() error {
 			if boxes = append(boxes, box); len(boxes) == chunk {
-				set.Add(boxes...)
+				set.add(boxes...)
 				boxes = boxes[:0]
 			}
 			return nil
@@ -201,7 +184,7 @@ func (s *Store) ListenOwned(ctx context.Context) error {
 		if err != nil {
 			return passErr("owned containers", err)
 		}
-		set.Add(boxes...)
+		set.add(boxes...)
 		set.synced.Store(true)
 		return nil
 	}, func(payload string) { set.Changed(payload) })

@@ -5,7 +5,7 @@ import "testing"
 // Owners read before a change was announced are not kept: the read may have missed it.
 func TestOwnedSetKeepsNoOwnersReadBeforeAChange(t *testing.T) {
 	o := NewOwnedSet()
-	o.Add("MSCU1234565")
+	o.add("MSCU1234565")
 	o.synced.Store(true)
 	read := map[string][]ContainerOwner{"MSCU1234565": {{Tenant: "acme"}}}
 
