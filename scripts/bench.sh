@@ -18,7 +18,8 @@
 #
 #   make bench                                            # the full run, about 10 minutes
 #   RUNS=5000:100 DURATION=10s LIVE=100000 make bench     # a quick try
-#   PPROF=1 make bench     # Go profiler of tracking, scheduling, notification on 127.0.0.1:16081-16083
+#   PPROF=1 make bench     # Go profiler of tracking, scheduling, notification on 127.0.0.1:16081-16083,
+#                          # and nats-server's on 127.0.0.1:16084
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -88,7 +89,9 @@ mkdir -p "$bin"
 for s in "${services[@]}"; do go build -o "$bin/$s" "./services/$s/cmd/$s"; done
 go build -o "$bin/loadgen" ./scripts/cmd/loadgen
 
-"$bin/nats-server" -a 127.0.0.1 -p "$nats_port" -js -sd "$tmp/nats" >"$tmp/nats.log" 2>&1 &
+nats_flags=()
+[ -n "${PPROF:-}" ] && nats_flags=(--profile 16084)
+"$bin/nats-server" -a 127.0.0.1 -p "$nats_port" -js -sd "$tmp/nats" "${nats_flags[@]}" >"$tmp/nats.log" 2>&1 &
 pid[nats]=$!
 pids+=("${pid[nats]}")
 for s in "${services[@]}"; do

@@ -43,6 +43,11 @@ type BatchEventOptions struct {
 	// of its own, which writes nothing when fn writes nothing. A redelivered event runs fn
 	// again.
 	Idempotent bool
+	// VisibleFirst commits each batch's transaction before its WAL is on disk, so that
+	// other sessions see what fn wrote at once, and waits for the disk after
+	// (postgres.BeginVisibleFirst): events are acked only once durable, as always, while a
+	// reader of fn's rows (a dispatcher listening for them) no longer waits for the flush.
+	VisibleFirst bool
 }
 
 // Batch consumer defaults.
@@ -79,6 +84,12 @@ func BatchEventConsumer(d *Deps, c natsx.Consumer, fn BatchEventHandler, opts Ba
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = defaultBatchWait
 	}
+	begin := func(ctx context.Context, fn func(pgx.Tx) error) error { return pgx.BeginFunc(ctx, d.DB, fn) }
+	if opts.VisibleFirst {
+		begin = func(ctx context.Context, fn func(pgx.Tx) error) error {
+			return postgres.BeginVisibleFirst(ctx, d.DB, fn)
+		}
+	}
 	h := func(ctx context.Context, msgs []*natsx.Message) ([]error, error) {
 		errs := make([]error, len(msgs))
 		evs := make([]BatchEvent, 0, len(msgs))
@@ -113,20 +124,22 @@ func BatchEventConsumer(d *Deps, c natsx.Consumer, fn BatchEventHandler, opts Ba
 						picked = append(picked, evs[i])
 					}
 				}
-				return pgx.BeginFunc(ctx, d.DB, func(tx pgx.Tx) error { return fn(ctx, tx, picked) })
+				return begin(ctx, func(tx pgx.Tx) error { return fn(ctx, tx, picked) })
 			}
 			batch := make([]postgres.InboxEvent, len(idx))
 			for j, i := range idx {
 				batch[j] = inbox[i]
 			}
-			_, err := postgres.ProcessBatch(ctx, d.DB, name, batch, func(ctx context.Context, tx pgx.Tx, fresh []int) error {
-				picked := make([]BatchEvent, len(fresh))
-				for j, f := range fresh {
-					picked[j] = evs[idx[f]]
-				}
-				return fn(ctx, tx, picked)
+			return begin(ctx, func(tx pgx.Tx) error {
+				_, err := postgres.ProcessBatch(ctx, tx, name, batch, func(ctx context.Context, tx pgx.Tx, fresh []int) error {
+					picked := make([]BatchEvent, len(fresh))
+					for j, f := range fresh {
+						picked[j] = evs[idx[f]]
+					}
+					return fn(ctx, tx, picked)
+				})
+				return err
 			})
-			return err
 		}
 		all := make([]int, len(evs))
 		for j := range all {

@@ -51,13 +51,14 @@ type InboxEvent struct {
 	ID, Subject string
 }
 
-// ProcessBatch is [Process] for a batch: in one transaction it records every event of evs in
-// the inbox with one statement and runs fn once with the indexes (into evs, ascending) of the
+// ProcessBatch is [Process] for a batch, in the transaction tx the caller began and commits
+// (with pgx.BeginFunc or [BeginVisibleFirst]): it records every event of evs in the inbox
+// with one statement and runs fn once with the indexes (into evs, ascending) of the
 // events recorded now, the fresh ones; events already in the inbox, and repeats of an id
-// within evs after its first, are left out. If fn fails, the transaction rolls back and none
-// of the batch is recorded. fresh is what fn was given (nil when it was not called because
+// within evs after its first, are left out. If fn fails, the caller must roll back, and none of
+// the batch is recorded. fresh is what fn was given (nil when it was not called because
 // nothing was fresh).
-func ProcessBatch(ctx context.Context, db *pgxpool.Pool, consumer string, evs []InboxEvent, fn func(ctx context.Context, tx pgx.Tx, fresh []int) error) (fresh []int, err error) {
+func ProcessBatch(ctx context.Context, tx pgx.Tx, consumer string, evs []InboxEvent, fn func(ctx context.Context, tx pgx.Tx, fresh []int) error) ([]int, error) {
 	ids := make([]string, len(evs))
 	subjects := make([]string, len(evs))
 	for i, e := range evs {
@@ -66,41 +67,35 @@ func ProcessBatch(ctx context.Context, db *pgxpool.Pool, consumer string, evs []
 		}
 		ids[i], subjects[i] = e.ID, e.Subject
 	}
-	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		fresh = fresh[:0]
-		rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id, subject)
-			SELECT $1, e.id, e.subject FROM unnest($2::text[], $3::text[]) AS e(id, subject)
-			ON CONFLICT DO NOTHING RETURNING event_id`, consumer, ids, subjects)
-		if err != nil {
-			return fmt.Errorf("inbox insert: %w", err)
-		}
-		recorded, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("inbox insert: %w", err)
-		}
-		if len(recorded) == 0 {
-			return nil
-		}
-		isNew := make(map[string]bool, len(recorded))
-		for _, id := range recorded {
-			isNew[id] = true
-		}
-		for i, id := range ids {
-			if isNew[id] {
-				fresh = append(fresh, i)
-				delete(isNew, id) // a repeat of the id later in the batch is not fresh
-			}
-		}
-		if fn == nil {
-			return nil
-		}
-		return fn(ctx, tx, fresh)
-	})
+	rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id, subject)
+		SELECT $1, e.id, e.subject FROM unnest($2::text[], $3::text[]) AS e(id, subject)
+		ON CONFLICT DO NOTHING RETURNING event_id`, consumer, ids, subjects)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("inbox insert: %w", err)
 	}
-	if len(fresh) == 0 {
+	recorded, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("inbox insert: %w", err)
+	}
+	if len(recorded) == 0 {
 		return nil, nil
+	}
+	isNew := make(map[string]bool, len(recorded))
+	for _, id := range recorded {
+		isNew[id] = true
+	}
+	var fresh []int
+	for i, id := range ids {
+		if isNew[id] {
+			fresh = append(fresh, i)
+			delete(isNew, id) // a repeat of the id later in the batch is not fresh
+		}
+	}
+	if fn == nil {
+		return fresh, nil
+	}
+	if err := fn(ctx, tx, fresh); err != nil {
+		return nil, err
 	}
 	return fresh, nil
 }

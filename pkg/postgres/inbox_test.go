@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scodalabs/scoda/pkg/postgres"
 	"github.com/scodalabs/scoda/pkg/testkit/pgtest"
@@ -38,7 +39,7 @@ func TestProcessBatchHandsOnlyFreshEvents(t *testing.T) {
 	}
 
 	var handed []int
-	fresh, err := postgres.ProcessBatch(ctx, db, "c", batch("a", "b", "c", "a", "d"), func(_ context.Context, _ pgx.Tx, fresh []int) error {
+	fresh, err := processBatch(ctx, db, "c", batch("a", "b", "c", "a", "d"), func(_ context.Context, _ pgx.Tx, fresh []int) error {
 		handed = fresh
 		return nil
 	})
@@ -50,7 +51,7 @@ func TestProcessBatchHandsOnlyFreshEvents(t *testing.T) {
 	}
 
 	boom := errors.New("boom")
-	if _, err := postgres.ProcessBatch(ctx, db, "c", batch("e", "f"), func(context.Context, pgx.Tx, []int) error { return boom }); !errors.Is(err, boom) {
+	if _, err := processBatch(ctx, db, "c", batch("e", "f"), func(context.Context, pgx.Tx, []int) error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("err %v, want boom", err)
 	}
 	var n int
@@ -59,15 +60,24 @@ func TestProcessBatchHandsOnlyFreshEvents(t *testing.T) {
 	}
 
 	called := false
-	fresh, err = postgres.ProcessBatch(ctx, db, "c", batch("a", "d"), func(context.Context, pgx.Tx, []int) error { called = true; return nil })
+	fresh, err = processBatch(ctx, db, "c", batch("a", "d"), func(context.Context, pgx.Tx, []int) error { called = true; return nil })
 	if err != nil || fresh != nil || called {
 		t.Fatalf("a batch of seen events: fresh %v, fn called %t, %v; want nothing fresh and fn not called", fresh, called, err)
 	}
 	// Another consumer has its own inbox.
-	if fresh, err = postgres.ProcessBatch(ctx, db, "other", batch("a"), nil); err != nil || !slices.Equal(fresh, []int{0}) {
+	if fresh, err = processBatch(ctx, db, "other", batch("a"), nil); err != nil || !slices.Equal(fresh, []int{0}) {
 		t.Fatalf("another consumer: fresh %v, %v; want [0]", fresh, err)
 	}
-	if _, err := postgres.ProcessBatch(ctx, db, "c", batch("g", ""), nil); err == nil {
+	if _, err := processBatch(ctx, db, "c", batch("g", ""), nil); err == nil {
 		t.Fatal("an empty event id was accepted")
 	}
+}
+
+// processBatch runs postgres.ProcessBatch in a transaction of its own.
+func processBatch(ctx context.Context, db *pgxpool.Pool, consumer string, evs []postgres.InboxEvent, fn func(context.Context, pgx.Tx, []int) error) (fresh []int, err error) {
+	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		fresh, err = postgres.ProcessBatch(ctx, tx, consumer, evs, fn)
+		return err
+	})
+	return fresh, err
 }

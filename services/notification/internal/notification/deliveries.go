@@ -54,6 +54,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -298,6 +299,11 @@ type dispatcher struct {
 	// accepted are the attempts the endpoints accepted, waiting to be recorded together
 	// (recordAccepted); a send finding it full waits, holding its slot.
 	accepted chan acceptedAttempt
+	// saturated: the last claim took as many deliveries as there were free slots, so more
+	// may be due, and a finished send wakes the dispatcher to claim again. Otherwise nothing
+	// is due but what a wake-up announces (new deliveries, lanes unblocked), and a finished
+	// send claims nothing: it stays quiet rather than asking the database for nothing.
+	saturated atomic.Bool
 }
 
 // acceptedAttempt is an attempt the endpoint accepted, waiting to be recorded.
@@ -351,11 +357,17 @@ func (d *dispatcher) run(ctx context.Context) error {
 			for _, c := range claims {
 				d.slots <- struct{}{}
 				sends.Go(func() {
-					defer func() { <-d.slots; d.poke() }()
+					defer func() {
+						<-d.slots
+						if d.saturated.Load() {
+							d.poke()
+						}
+					}()
 					d.deliver(sendCtx, c)
 				})
 			}
 			claimed = len(claims)
+			d.saturated.Store(claimed == free)
 			if claimed == free {
 				continue // there may be more due
 			}
@@ -466,6 +478,7 @@ func (d *dispatcher) deliver(ctx context.Context, c pgstore.Claim) {
 		return
 	}
 	d.record(ctx, c, r, a)
+	d.poke() // a delivery given up on may have unblocked the next of its lane
 }
 
 // record records attempt a at c, whose result was r, in a transaction of its own under the
@@ -488,8 +501,8 @@ func (d *dispatcher) record(ctx context.Context, c pgstore.Claim, r result, a pg
 // recordAccepted records the accepted attempts as they come, many in one transaction
 // (pgstore.RecordSuccesses): it takes what is waiting, up to maxRecorded, records it, and
 // looks again, so the busier the dispatcher, the larger the batches, with no wait added when
-// it is idle. After each batch the dispatcher is woken: the deliveries behind the ones
-// recorded now head their lanes. If a batch cannot be recorded together, each attempt is
+// it is idle. After a batch that unblocked deliveries (the next of a lane whose head is done
+// now) the dispatcher is woken to claim them. If a batch cannot be recorded together, each attempt is
 // recorded alone (record). It returns when d.accepted is closed and drained.
 func (d *dispatcher) recordAccepted(ctx context.Context) {
 	batch := make([]acceptedAttempt, 0, maxRecorded)
@@ -507,18 +520,21 @@ func (d *dispatcher) recordAccepted(ctx context.Context) {
 				break more
 			}
 		}
-		d.recordBatch(ctx, batch)
-		d.poke()
+		if d.recordBatch(ctx, batch) {
+			d.poke()
+		}
 	}
 }
 
-func (d *dispatcher) recordBatch(ctx context.Context, batch []acceptedAttempt) {
+// recordBatch records batch and reports whether deliveries may have become due: some were
+// unblocked, or recording failed and each attempt was recorded alone.
+func (d *dispatcher) recordBatch(ctx context.Context, batch []acceptedAttempt) (unblocked bool) {
 	done := make([]pgstore.Success, len(batch))
 	for i, s := range batch {
 		done[i] = pgstore.Success{Claim: s.claim, Attempt: s.attempt}
 	}
 	rctx, cancel := context.WithTimeout(ctx, recordTimeout)
-	recorded, err := d.n.store.RecordSuccesses(rctx, done)
+	recorded, n, err := d.n.store.RecordSuccesses(rctx, done)
 	cancel()
 	if err != nil {
 		d.log.WarnContext(ctx, "recording accepted attempts together failed; recording them one by one",
@@ -526,13 +542,14 @@ func (d *dispatcher) recordBatch(ctx context.Context, batch []acceptedAttempt) {
 		for _, s := range batch {
 			d.record(s.ctx, s.claim, s.result, s.attempt)
 		}
-		return
+		return true
 	}
 	for _, s := range batch {
 		if !recorded[s.claim.ID] {
 			d.log.InfoContext(s.ctx, "delivery attempt superseded", "delivery_id", s.claim.ID)
 		}
 	}
+	return n > 0
 }
 
 // send signs and posts c's body to its endpoint through the guarded client, signed as the

@@ -84,8 +84,10 @@ func Service(version string) app.Service {
 				// Matching is idempotent by itself (one delivery per subscription and event, ON
 				// CONFLICT DO NOTHING): no inbox row per container event, and a batch that
 				// matches nothing (most of them) writes nothing and commits without a WAL flush.
-				// An event about a container nobody owns (by its subject) is acked unread.
-				app.BatchEventOptions{MaxBatch: 1000, Idempotent: true, Skip: func(subject string) bool {
+				// An event about a container nobody owns (by its subject) is acked unread. The
+				// deliveries are visible to the dispatcher as soon as they commit, before their
+				// WAL is on disk; the events are acked only once it is (VisibleFirst).
+				app.BatchEventOptions{MaxBatch: 1000, Idempotent: true, VisibleFirst: true, Skip: func(subject string) bool {
 					c, ok := containerOfSubject(subject)
 					return ok && owned.Unowned(c)
 				}})

@@ -324,11 +324,12 @@ type Success struct {
 // still current, the attempt row and the delivery's new state, and for their subscriptions the
 // end of any run of failures. An accepted attempt needs no look at its subscription's health,
 // so no subscription row is read or locked, and one is written only when it had failures to
-// forget. It returns the ids of the deliveries recorded; the others' claims were no longer
-// current (re-queued, or leased again after their lease expired).
-func (s *Store) RecordSuccesses(ctx context.Context, done []Success) (map[string]bool, error) {
+// forget. It returns the ids of the deliveries recorded (the others' claims were no longer
+// current: re-queued, or leased again after their lease expired) and how many deliveries now
+// head their lanes because the one ahead of them is done.
+func (s *Store) RecordSuccesses(ctx context.Context, done []Success) (recorded map[string]bool, unblocked int, err error) {
 	if len(done) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	ids, subs := make([]string, len(done)), make([]string, len(done))
 	tokens, started := make([]time.Time, len(done)), make([]time.Time, len(done))
@@ -339,8 +340,8 @@ func (s *Store) RecordSuccesses(ctx context.Context, done []Success) (map[string
 		started[i], statuses[i], latencies[i] = d.Attempt.StartedAt, d.Attempt.StatusCode, d.Attempt.LatencyMS
 		errs[i], responses[i] = d.Attempt.Error, d.Attempt.Response
 	}
-	recorded := make(map[string]bool, len(done))
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	recorded = make(map[string]bool, len(done))
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// As in RecordAttempt: a record lost with a crash of the database only means the
 		// attempts are made again, with the same webhook-ids, when their leases expire.
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
@@ -370,13 +371,14 @@ func (s *Store) RecordSuccesses(ctx context.Context, done []Success) (map[string
                          WHERE n.subscription_id = u.sub AND n.lane = u.lane AND n.status = 'pending' AND n.seq > u.seq
                          ORDER BY n.seq LIMIT 1) n
     WHERE d.id = n.id AND d.blocked
+    RETURNING d.id
 )
-SELECT id::text FROM upd`, ids, subs, tokens, started, statuses, latencies, errs, responses)
+SELECT id::text, (SELECT count(*) FROM unblocked) FROM upd`, ids, subs, tokens, started, statuses, latencies, errs, responses)
 		if err != nil {
 			return fmt.Errorf("record successes: %w", err)
 		}
 		var id string
-		_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&id, &unblocked}, func() error {
 			recorded[id] = true
 			return nil
 		})
@@ -386,9 +388,9 @@ SELECT id::text FROM upd`, ids, subs, tokens, started, statuses, latencies, errs
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return recorded, nil
+	return recorded, unblocked, nil
 }
 
 // Delivery is a delivery with its attempts, as its subscription's owner sees it.

@@ -119,6 +119,29 @@ func TestInsertDeliveriesMatches(t *testing.T) {
 	}
 }
 
+// listenDeliveries is a connection of pool listening on the dispatchers' channel, until the
+// test ends.
+func listenDeliveries(t *testing.T, pool *pgxpool.Pool) *pgxpool.Conn {
+	t.Helper()
+	ctx := t.Context()
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = conn.Exec(context.Background(), "UNLISTEN *")
+		conn.Release()
+	})
+	var channel string
+	if err := conn.QueryRow(ctx, `SELECT left('deliveries_' || current_schema(), 63)`).Scan(&channel); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
 // Only the head of a lane is claimed, under a lease; an attempt is recorded only under its
 // claim; a retry re-queues a dead delivery but not a succeeded one.
 func TestClaimRecordRetry(t *testing.T) {
@@ -217,6 +240,127 @@ func TestClaimRecordRetry(t *testing.T) {
 	}
 }
 
+// InsertMatched names each delivery after its subscription and event, so a delivery lost and
+// inserted again keeps its webhook-id, and wakes the dispatchers, in the same statement, only
+// for a delivery that heads its lane.
+func TestInsertMatchedDerivesIDsAndNotifiesHeads(t *testing.T) {
+	s, pool := deliveryStore(t)
+	ctx := t.Context()
+	box := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU1234565"}
+	sub := rawSubscription(t, pool, "acme", "active", nil, box)
+	conn := listenDeliveries(t, pool)
+	matched := func(events ...string) int64 {
+		t.Helper()
+		ds := make([]pgstore.Matched, len(events))
+		for i, ev := range events {
+			ds[i] = pgstore.Matched{SubscriptionID: sub, Tenant: "acme", EventID: ev, EventType: "GTIN", Subject: box.Value,
+				Lane: "container:" + box.Value, Body: []byte(`{}`)}
+		}
+		var n int64
+		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) (err error) {
+			n, err = s.InsertMatched(ctx, tx, ds)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	notified := func() bool {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		_, err := conn.Conn().WaitForNotification(wctx)
+		return err == nil
+	}
+
+	if n := matched("ev-1", "ev-2"); n != 2 {
+		t.Fatalf("inserted %d, want 2", n)
+	}
+	if !notified() {
+		t.Fatal("no notification for a new lane head")
+	}
+	idOf := func(ev string) string {
+		t.Helper()
+		var id string
+		if err := pool.QueryRow(ctx, `SELECT id::text FROM deliveries WHERE event_id = $1`, ev).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	first := idOf("ev-1")
+	want, err := pgstore.DeliveryID(sub, "ev-1")
+	if err != nil || first != want.String() {
+		t.Fatalf("id %s, want DeliveryID %s (%v)", first, want, err)
+	}
+	if idOf("ev-2") == first {
+		t.Fatal("two events' deliveries share an id")
+	}
+	// Behind a pending delivery of its lane: no wake-up.
+	if n := matched("ev-3"); n != 1 {
+		t.Fatalf("inserted %d, want 1", n)
+	}
+	if notified() {
+		t.Fatal("notified for a delivery queued behind its lane's head")
+	}
+	// Lost (as a commit the database did not flush before a crash) and matched again.
+	if _, err := pool.Exec(ctx, `DELETE FROM deliveries WHERE event_id = 'ev-1'`); err != nil {
+		t.Fatal(err)
+	}
+	if n := matched("ev-1"); n != 1 || idOf("ev-1") != first {
+		t.Fatalf("matched again: %d inserted, id %s; want 1 under %s", n, idOf("ev-1"), first)
+	}
+	if _, err := pgstore.DeliveryID("not-a-uuid", "ev-1"); err == nil {
+		t.Fatal("DeliveryID took a subscription id that is no UUID")
+	}
+}
+
+// RecordSuccesses records a batch of accepted attempts and says how many deliveries head
+// their lanes now: the dispatcher claims again only when some do.
+func TestRecordSuccessesCountsUnblocked(t *testing.T) {
+	s, pool := deliveryStore(t)
+	ctx := context.Background()
+	box := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU1234565"}
+	other := pgstore.Key{Kind: pgstore.KindContainer, Value: "CSQU3054383"}
+	rawSubscription(t, pool, "acme", "active", nil, box, other)
+	for _, ev := range []struct{ id, box string }{{"a1", box.Value}, {"a2", box.Value}, {"b1", other.Value}} {
+		k := pgstore.Key{Kind: pgstore.KindContainer, Value: ev.box}
+		insert(t, s, pool, pgstore.NewDelivery{Tenant: "acme", EventID: ev.id, EventType: "GTIN", Subject: ev.box,
+			Lane: "container:" + ev.box, Body: []byte(`{}`), Keys: []pgstore.Key{k}})
+	}
+	now := time.Now()
+	code := 204
+	succeed := func(claims []pgstore.Claim) (map[string]bool, int) {
+		t.Helper()
+		done := make([]pgstore.Success, len(claims))
+		for i, c := range claims {
+			done[i] = pgstore.Success{Claim: c, Attempt: pgstore.Attempt{StartedAt: now, StatusCode: &code}}
+		}
+		recorded, unblocked, err := s.RecordSuccesses(ctx, done)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recorded, unblocked
+	}
+	claims, err := s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10)
+	if err != nil || len(claims) != 2 {
+		t.Fatalf("claimed %+v (%v), want the heads a1 and b1", claims, err)
+	}
+	if recorded, unblocked := succeed(claims); len(recorded) != 2 || unblocked != 1 {
+		t.Fatalf("recorded %v, unblocked %d; want both, and a2 unblocked", recorded, unblocked)
+	}
+	claims, err = s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10)
+	if err != nil || len(claims) != 1 || claims[0].EventID != "a2" {
+		t.Fatalf("claimed %+v (%v), want a2", claims, err)
+	}
+	if recorded, unblocked := succeed(claims); len(recorded) != 1 || unblocked != 0 {
+		t.Fatalf("recorded %v, unblocked %d; want a2, and nothing behind it", recorded, unblocked)
+	}
+	// A claim that is no longer current records nothing and unblocks nothing.
+	if recorded, unblocked := succeed(claims); len(recorded) != 0 || unblocked != 0 {
+		t.Fatalf("recorded %v, unblocked %d for a stale claim", recorded, unblocked)
+	}
+}
+
 // The dispatchers are woken by a delivery that heads its lane, not by one queued behind a
 // pending delivery (whoever sends that one claims it next).
 func TestInsertNotifiesLaneHeads(t *testing.T) {
@@ -225,19 +369,7 @@ func TestInsertNotifiesLaneHeads(t *testing.T) {
 	a := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU1234565"}
 	b := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU7654321"}
 	rawSubscription(t, pool, "acme", "active", nil, a, b)
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Release()
-	var channel string
-	if err := conn.QueryRow(ctx, `SELECT left('deliveries_' || current_schema(), 63)`).Scan(&channel); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _, _ = conn.Exec(context.Background(), "UNLISTEN *") }()
+	conn := listenDeliveries(t, pool)
 	for i, k := range []pgstore.Key{a, a, b} { // the second event of lane a waits behind the first
 		insert(t, s, pool, pgstore.NewDelivery{Tenant: "acme", EventID: "ev-" + strconv.Itoa(i), EventType: "GTIN", Subject: k.Value,
 			Lane: "container:" + k.Value, Body: []byte(`{}`), Keys: []pgstore.Key{k}})

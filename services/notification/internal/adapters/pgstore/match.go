@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scodalabs/scoda/pkg/postgres"
@@ -156,13 +157,21 @@ type Matched struct {
 // InsertMatched records the deliveries of ds in one statement, in the order given: the
 // deliveries of one lane must come in the order of their events, since seq, which the
 // dispatcher sends a lane by, is drawn as the rows are inserted. A (subscription, event) that
-// already has its delivery is skipped. Like InsertDeliveries, it notifies the dispatchers (once)
-// only when a new delivery heads its lane. It returns how many deliveries were inserted.
-func (s *Store) InsertMatched(ctx context.Context, db postgres.DB, ds []Matched) (int64, error) {
+// already has its delivery is skipped. Like InsertDeliveries, it notifies the dispatchers (once,
+// in the same statement) only when a new delivery heads its lane. It returns how many
+// deliveries were inserted.
+//
+// Each delivery's id, its webhook-id, is derived from its subscription and event
+// ([DeliveryID]) rather than drawn: a delivery that the database lost after it was sent (a
+// batch matched with postgres.BeginVisibleFirst is visible, and may be sent, before it is on
+// disk) is inserted again, when its event is redelivered, under the same id, so that its
+// receiver can tell the second send for what it is.
+func (s *Store) InsertMatched(ctx context.Context, db postgres.DB, ds []Matched) (inserted int64, err error) {
 	if len(ds) == 0 {
 		return 0, nil
 	}
 	subs, tenants, ids, types := make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds))
+	keys := make([]uuid.UUID, len(ds))
 	subjects, lanes, parents, states := make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds))
 	bodies := make([][]byte, len(ds))
 	behind := make([]bool, len(ds)) // behind a delivery of the same lane inserted here
@@ -173,30 +182,42 @@ func (s *Store) InsertMatched(ctx context.Context, db postgres.DB, ds []Matched)
 		subs[i], tenants[i], ids[i], types[i] = d.SubscriptionID, d.Tenant, d.EventID, d.EventType
 		subjects[i], lanes[i], parents[i], states[i] = d.Subject, d.Lane, d.TraceParent, d.TraceState
 		bodies[i] = d.Body
-	}
-	var inserted int64
-	var head bool
-	// The subquery sees the lanes as they were before this statement: without the new rows.
-	err := db.QueryRow(ctx, `WITH ins AS (
-    INSERT INTO deliveries (subscription_id, tenant_id, event_id, event_type, subject, lane, body, traceparent, tracestate, blocked)
-    SELECT r.sub, r.tenant, r.event_id, r.event_type, r.subject, r.lane, r.body, nullif(r.parent, ''), nullif(r.state, ''),
-           r.behind OR EXISTS (SELECT 1 FROM deliveries p WHERE p.subscription_id = r.sub AND p.lane = r.lane AND p.status = 'pending')
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[], $9::text[], $10::bool[])
-         WITH ORDINALITY AS r (sub, tenant, event_id, event_type, subject, lane, body, parent, state, behind, n)
-    ORDER BY r.n
-    ON CONFLICT (subscription_id, event_id) DO NOTHING
-    RETURNING subscription_id, lane
-)
-SELECT count(*), coalesce(bool_or(NOT EXISTS (SELECT 1 FROM deliveries p
-    WHERE p.subscription_id = ins.subscription_id AND p.lane = ins.lane AND p.status = 'pending')), false)
-FROM ins`, subs, tenants, ids, types, subjects, lanes, bodies, parents, states, behind).Scan(&inserted, &head)
-	if err != nil {
-		return 0, fmt.Errorf("insert deliveries: %w", err)
-	}
-	if head {
-		if err := notifyDeliveries(ctx, db, ""); err != nil {
+		if keys[i], err = DeliveryID(d.SubscriptionID, d.EventID); err != nil {
 			return 0, err
 		}
 	}
+	// The subquery sees the lanes as they were before this statement: without the new rows.
+	err = db.QueryRow(ctx, `WITH ins AS (
+    INSERT INTO deliveries (id, subscription_id, tenant_id, event_id, event_type, subject, lane, body, traceparent, tracestate, blocked)
+    SELECT r.id, r.sub, r.tenant, r.event_id, r.event_type, r.subject, r.lane, r.body, nullif(r.parent, ''), nullif(r.state, ''),
+           r.behind OR EXISTS (SELECT 1 FROM deliveries p WHERE p.subscription_id = r.sub AND p.lane = r.lane AND p.status = 'pending')
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[], $9::text[], $10::bool[], $11::uuid[])
+         WITH ORDINALITY AS r (sub, tenant, event_id, event_type, subject, lane, body, parent, state, behind, id, n)
+    ORDER BY r.n
+    ON CONFLICT (subscription_id, event_id) DO NOTHING
+    RETURNING subscription_id, lane
+), done AS (
+    SELECT count(*) AS inserted, coalesce(bool_or(NOT EXISTS (SELECT 1 FROM deliveries p
+        WHERE p.subscription_id = ins.subscription_id AND p.lane = ins.lane AND p.status = 'pending')), false) AS head
+    FROM ins
+)
+SELECT inserted, CASE WHEN head THEN pg_notify(`+deliveriesChannel+`, '') END IS NULL FROM done`,
+		subs, tenants, ids, types, subjects, lanes, bodies, parents, states, behind, keys).Scan(&inserted, new(bool))
+	if err != nil {
+		return 0, fmt.Errorf("insert deliveries: %w", err)
+	}
 	return inserted, nil
+}
+
+// deliveryNamespace is the UUID namespace of delivery ids.
+var deliveryNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:scoda:notification:delivery"))
+
+// DeliveryID is the id (webhook-id) of the delivery of event to subscription: a name-based
+// UUID (version 5) of the two.
+func DeliveryID(subscription, event string) (uuid.UUID, error) {
+	sub, err := uuid.Parse(subscription)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("delivery id: subscription %q: %w", subscription, err)
+	}
+	return uuid.NewSHA1(deliveryNamespace, append(sub[:], event...)), nil
 }

@@ -1,0 +1,59 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// asyncCommit begins a transaction whose commit does not wait for its WAL to reach the disk
+// (SET LOCAL synchronous_commit = off, sent with the BEGIN in one round trip), for writes that
+// a crash of the database may lose without harm: a lease, a record that is written again.
+var asyncCommit = pgx.TxOptions{BeginQuery: `BEGIN; SET LOCAL synchronous_commit = off`}
+
+// BeginVisibleFirst runs fn in a transaction like pgx.BeginFunc, and like it returns nil only
+// once the transaction is committed and on disk, but in the other order: the commit does not
+// wait for its WAL to be flushed (synchronous_commit = off), so other sessions see what fn
+// wrote at once — a dispatcher LISTENing for new rows starts on them — and only then does it
+// wait, on the same connection, for the flush.
+//
+// The wait is a second transaction that writes one WAL record and nothing else (a
+// transactional logical-decoding message, prefix "scoda.flush", which no table sees) and
+// commits with synchronous_commit = on: its commit waits for the WAL to be flushed up to its
+// own commit record, which lies after fn's. (A transaction that wrote no WAL before its
+// commit, one that only took an id say, does not wait for the flush at all.) It runs on the connection that committed fn's, so a server
+// that crashed in between (and may have lost fn's commit) fails the wait with the connection
+// rather than answering from after its restart. A failed wait returns an error although fn's
+// writes may be durable: the caller must treat it as "maybe committed", which a handler whose
+// writes are keyed (a redelivery writes nothing twice) does by retrying.
+//
+// A transaction that wrote nothing has nothing to wait for: it returns at its commit.
+//
+// What it costs: two more round trips (the check whether fn wrote, and the wait), and a WAL
+// record and commit per call that wrote. What it buys: the readers
+// of fn's rows no longer wait behind the disk — under a write-heavy load a flush can take
+// tens to hundreds of milliseconds, queued behind everyone else's WAL.
+func BeginVisibleFirst(ctx context.Context, db *pgxpool.Pool, fn func(tx pgx.Tx) error) error {
+	conn, err := db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var wrote bool
+	err = pgx.BeginTxFunc(ctx, conn, asyncCommit, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT pg_current_xact_id_if_assigned() IS NOT NULL`).Scan(&wrote)
+	})
+	if err != nil || !wrote {
+		return err // nothing written, nothing to wait for
+	}
+	// No arguments: one round trip in the simple protocol, three statements.
+	if _, err := conn.Exec(ctx, `BEGIN; SET LOCAL synchronous_commit = on; SELECT pg_logical_emit_message(true, 'scoda.flush', ''); COMMIT`); err != nil {
+		return fmt.Errorf("postgres: committed but not known to be on disk: %w", err)
+	}
+	return nil
+}

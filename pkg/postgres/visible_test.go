@@ -1,0 +1,74 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/scodalabs/scoda/pkg/postgres"
+	"github.com/scodalabs/scoda/pkg/testkit/pgtest"
+)
+
+// BeginVisibleFirst commits fn's writes without waiting for the disk, and returns only once
+// the WAL is flushed past them; a failing fn leaves nothing.
+func TestBeginVisibleFirst(t *testing.T) {
+	ctx := context.Background()
+	url, schema := pgtest.Schema(t, "visible")
+	db, err := postgres.Connect(ctx, url, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(ctx, `CREATE TABLE rows (id int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+
+	var mode string
+	var written string // the WAL position after fn's writes, before its commit record
+	err = postgres.BeginVisibleFirst(ctx, db, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&mode); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO rows VALUES (1), (2)`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&written)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode != "off" {
+		t.Errorf("fn ran with synchronous_commit = %s, want off (its commit must not wait for the disk)", mode)
+	}
+	var flushed bool
+	if err := db.QueryRow(ctx, `SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn`, written).Scan(&flushed); err != nil {
+		t.Fatal(err)
+	}
+	if !flushed {
+		t.Errorf("BeginVisibleFirst returned before the WAL was flushed past %s", written)
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM rows`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d rows (%v), want 2", n, err)
+	}
+	// The setting was the transaction's own: the connection went back to the pool as it was.
+	if err := db.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&mode); err != nil || mode != "on" {
+		t.Errorf("synchronous_commit after the call: %q (%v), want on", mode, err)
+	}
+
+	boom := errors.New("boom")
+	err = postgres.BeginVisibleFirst(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO rows VALUES (3)`); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err %v, want boom", err)
+	}
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM rows`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d rows after a failed fn (%v), want 2", n, err)
+	}
+}
