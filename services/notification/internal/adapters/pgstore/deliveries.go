@@ -26,27 +26,6 @@ const (
 // commit, so the dispatcher never wakes before the delivery is visible.
 const deliveriesChannel = `left('deliveries_' || current_schema(), 63)`
 
-// Lane locks close a race between a delivery inserted behind the pending head of its lane
-// (blocked) and the recording of that head, which unblocks the next of the lane: a record
-// whose statement began before the insert committed does not see the new delivery, and the
-// insert did not see the head done, so the delivery would wait, blocked, for the next poll
-// (a second, at 5,000 events/s about one delivery in a hundred). Inserting takes a shared
-// transaction lock on each (subscription, lane) it writes to, before it reads the lanes;
-// unblocking takes the exclusive lock first. Whichever comes second waits for the other's
-// commit and then sees it: an insert sees its head done and is not blocked, or the unblocking
-// statement sees the new delivery. The locks are taken in key order, so two transactions
-// never wait for each other both ways.
-const (
-	// lockLanesShared locks the lanes of the (subscription, lane) pairs in $1, $2 for an insert.
-	lockLanesShared = `SELECT count(pg_advisory_xact_lock_shared(k)) FROM (
-    SELECT DISTINCT hashtextextended(s::text || '/' || l, 0) AS k
-    FROM unnest($1::uuid[], $2::text[]) AS t(s, l) ORDER BY 1) x`
-	// lockLanesOf locks the lanes of the deliveries whose ids are in $1 for unblocking.
-	lockLanesOf = `SELECT count(pg_advisory_xact_lock(k)) FROM (
-    SELECT DISTINCT hashtextextended(subscription_id::text || '/' || lane, 0) AS k
-    FROM deliveries WHERE id = ANY ($1::uuid[]) ORDER BY 1) x`
-)
-
 // NewDelivery is an event to deliver to the subscriptions of Tenant listening on any of Keys.
 type NewDelivery struct {
 	Tenant    string // only this tenant's subscriptions get the event, whatever the keys say
@@ -80,13 +59,6 @@ func (s *Store) InsertDeliveries(ctx context.Context, db postgres.DB, d NewDeliv
 	kinds, values := splitKeys(d.Keys)
 	var inserted int64
 	var head bool
-	// The lane of every subscription the event may go to (see lockLanesShared).
-	if _, err := db.Exec(ctx, `SELECT count(pg_advisory_xact_lock_shared(k)) FROM (
-    SELECT DISTINCT hashtextextended(k.subscription_id::text || '/' || $3, 0) AS k
-    FROM unnest($1::text[], $2::text[]) AS q(kind, value)
-    JOIN subscription_keys k ON k.kind = q.kind AND k.value = q.value ORDER BY 1) x`, kinds, values, d.Lane); err != nil {
-		return 0, fmt.Errorf("insert deliveries: lock lanes: %w", err)
-	}
 	// The subquery sees the lane as it was before this statement: without the new rows.
 	err := db.QueryRow(ctx, `WITH ins AS (
     INSERT INTO deliveries (subscription_id, tenant_id, event_id, event_type, subject, lane, body, traceparent, tracestate, blocked)
@@ -315,10 +287,7 @@ WHERE id = $1`, c.ID, v.Status, a.Attempt, next, a.StatusCode, a.Error); err != 
 			return fmt.Errorf("record attempt: delivery: %w", err)
 		}
 		if v.Status != DeliveryPending {
-			// The delivery is done: the next of its lane heads it now (see lockLanesOf).
-			if _, err := tx.Exec(ctx, lockLanesOf, []string{c.ID}); err != nil {
-				return fmt.Errorf("record attempt: lock lane: %w", err)
-			}
+			// The delivery is done: the next of its lane heads it now.
 			if _, err := tx.Exec(ctx, `UPDATE deliveries SET blocked = false
 WHERE id = (SELECT n.id FROM deliveries d JOIN deliveries n
                 ON n.subscription_id = d.subscription_id AND n.lane = d.lane AND n.status = 'pending' AND n.seq > d.seq
@@ -377,11 +346,6 @@ func (s *Store) RecordSuccesses(ctx context.Context, done []Success) (recorded m
 		// attempts are made again, with the same webhook-ids, when their leases expire.
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 			return fmt.Errorf("record successes: %w", err)
-		}
-		// Before the statement takes its snapshot, so that its unblocking sees every delivery
-		// inserted behind these (see lockLanesOf).
-		if _, err := tx.Exec(ctx, lockLanesOf, ids); err != nil {
-			return fmt.Errorf("record successes: lock lanes: %w", err)
 		}
 		// The statement's parts see the same snapshot: the subscriptions' update takes its
 		// ids from the deliveries updated, not from the table.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/scodalabs/scoda/pkg/apperr"
 	"github.com/scodalabs/scoda/pkg/postgres"
-	"github.com/scodalabs/scoda/pkg/testkit"
 	"github.com/scodalabs/scoda/pkg/testkit/pgtest"
 	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
 	"github.com/scodalabs/scoda/services/notification/migrations"
@@ -117,82 +116,6 @@ func TestInsertDeliveriesMatches(t *testing.T) {
 	d.EventID, d.Tenant = "ev-3", ""
 	if n := insert(t, s, pool, d); n != 0 {
 		t.Fatalf("an event of no tenant made %d deliveries", n)
-	}
-}
-
-// A delivery inserted behind its lane's head while that head's success is being recorded is
-// unblocked all the same: the record waits for the insert's commit (lane locks) and then
-// sees it, instead of leaving it blocked until the next poll.
-func TestRecordSuccessesSeesAConcurrentInsert(t *testing.T) {
-	s, pool := deliveryStore(t)
-	ctx := t.Context()
-	box := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU1234565"}
-	sub := rawSubscription(t, pool, "acme", "active", nil, box)
-	matched := func(ev string) pgstore.Matched {
-		return pgstore.Matched{SubscriptionID: sub, Tenant: "acme", EventID: ev, EventType: "GTIN", Subject: box.Value,
-			Lane: "container:" + box.Value, Body: []byte(`{}`)}
-	}
-	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		_, err := s.InsertMatched(ctx, tx, []pgstore.Matched{matched("head")})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	claims, err := s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10)
-	if err != nil || len(claims) != 1 {
-		t.Fatalf("claimed %+v (%v), want the head", claims, err)
-	}
-
-	// The next delivery is inserted, behind the head in flight, but not yet committed.
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
-	if n, err := s.InsertMatched(ctx, tx, []pgstore.Matched{matched("next")}); err != nil || n != 1 {
-		t.Fatalf("insert: %d (%v)", n, err)
-	}
-	type outcome struct {
-		recorded  map[string]bool
-		unblocked int
-		err       error
-	}
-	done := make(chan outcome, 1)
-	code := 204
-	go func() {
-		r, u, err := s.RecordSuccesses(ctx, []pgstore.Success{{Claim: claims[0], Attempt: pgstore.Attempt{StartedAt: now, StatusCode: &code}}})
-		done <- outcome{r, u, err}
-	}()
-	// The record waits for the insert's lane lock (or, without it, has finished already).
-	testkit.Eventually(t, 10*time.Second, func() error {
-		if len(done) > 0 {
-			return nil
-		}
-		var waiting bool
-		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-			AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`).Scan(&waiting); err != nil {
-			return err
-		}
-		if !waiting {
-			return errors.New("the record neither finished nor waits for the lane lock")
-		}
-		return nil
-	})
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	got := <-done
-	if got.err != nil || len(got.recorded) != 1 {
-		t.Fatalf("record: %v (%v)", got.recorded, got.err)
-	}
-	if got.unblocked != 1 {
-		t.Fatalf("unblocked %d, want the delivery inserted behind the head", got.unblocked)
-	}
-	later := time.Now()
-	claims, err = s.ClaimDeliveries(ctx, later, later.Add(time.Minute), 10)
-	if err != nil || len(claims) != 1 || claims[0].EventID != "next" {
-		t.Fatalf("claimed %+v (%v), want next at once", claims, err)
 	}
 }
 

@@ -186,9 +186,6 @@ func (s *Store) InsertMatched(ctx context.Context, db postgres.DB, ds []Matched)
 			return 0, err
 		}
 	}
-	if _, err := db.Exec(ctx, lockLanesShared, subs, lanes); err != nil {
-		return 0, fmt.Errorf("insert deliveries: lock lanes: %w", err)
-	}
 	// The subquery sees the lanes as they were before this statement: without the new rows.
 	err = db.QueryRow(ctx, `WITH ins AS (
     INSERT INTO deliveries (id, subscription_id, tenant_id, event_id, event_type, subject, lane, body, traceparent, tracestate, blocked)
