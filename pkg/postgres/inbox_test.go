@@ -18,12 +18,7 @@ import (
 // the batch is recorded.
 func TestProcessBatchHandsOnlyFreshEvents(t *testing.T) {
 	ctx := context.Background()
-	url, schema := pgtest.Schema(t, "inbox")
-	db, err := postgres.Connect(ctx, url, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := connect(t, "inbox")
 	if _, err := db.Exec(ctx, postgres.InboxDDL); err != nil {
 		t.Fatal(err)
 	}
@@ -80,4 +75,16 @@ func processBatch(ctx context.Context, db *pgxpool.Pool, consumer string, evs []
 		return err
 	})
 	return fresh, err
+}
+
+// connect is a pool on a fresh schema of its own (named after prefix), closed when the test ends.
+func connect(t *testing.T, prefix string) *pgxpool.Pool {
+	t.Helper()
+	url, schema := pgtest.Schema(t, prefix)
+	db, err := postgres.Connect(context.Background(), url, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
 }

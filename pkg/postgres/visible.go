@@ -8,10 +8,29 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// asyncCommit begins a transaction whose commit does not wait for its WAL to reach the disk
-// (SET LOCAL synchronous_commit = off, sent with the BEGIN in one round trip), for writes that
-// a crash of the database may lose without harm: a lease, a record that is written again.
+// asyncCommit begins a transaction whose commit does not wait for its WAL to reach the disk,
+// with the setting sent with the BEGIN in one round trip (no arguments: the simple protocol).
 var asyncCommit = pgx.TxOptions{BeginQuery: `BEGIN; SET LOCAL synchronous_commit = off`}
+
+// BeginAsyncFunc runs fn in a transaction, like pgx.BeginFunc, whose commit does not wait for
+// its WAL to reach the disk (SET LOCAL synchronous_commit = off): for writes that a crash of
+// the database may lose without harm — a lease, a record that will be written again — and
+// that should not hold their locks through an fsync. On a pool or a connection the setting
+// goes with the BEGIN; inside a transaction (a savepoint) it is one more statement, and it
+// holds for the enclosing transaction.
+func BeginAsyncFunc(ctx context.Context, db DB, fn func(tx pgx.Tx) error) error {
+	if b, ok := db.(interface {
+		BeginTx(context.Context, pgx.TxOptions) (pgx.Tx, error)
+	}); ok {
+		return pgx.BeginTxFunc(ctx, b, asyncCommit, fn)
+	}
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
 
 // BeginVisibleFirst runs fn in a transaction like pgx.BeginFunc, and like it returns nil only
 // once the transaction is committed and on disk, but in the other order: the commit does not
@@ -23,18 +42,18 @@ var asyncCommit = pgx.TxOptions{BeginQuery: `BEGIN; SET LOCAL synchronous_commit
 // transactional logical-decoding message, prefix "scoda.flush", which no table sees) and
 // commits with synchronous_commit = on: its commit waits for the WAL to be flushed up to its
 // own commit record, which lies after fn's. (A transaction that wrote no WAL before its
-// commit, one that only took an id say, does not wait for the flush at all.) It runs on the connection that committed fn's, so a server
-// that crashed in between (and may have lost fn's commit) fails the wait with the connection
-// rather than answering from after its restart. A failed wait returns an error although fn's
+// commit, one that only took an id say, does not wait for the flush at all.) It runs on the
+// connection that committed fn's, so a server that crashed in between (and may have lost fn's
+// commit) fails the wait with the connection rather than answering from after its restart. A failed wait returns an error although fn's
 // writes may be durable: the caller must treat it as "maybe committed", which a handler whose
 // writes are keyed (a redelivery writes nothing twice) does by retrying.
 //
 // A transaction that wrote nothing has nothing to wait for: it returns at its commit.
 //
 // What it costs: two more round trips (the check whether fn wrote, and the wait), and a WAL
-// record and commit per call that wrote. What it buys: the readers
-// of fn's rows no longer wait behind the disk — under a write-heavy load a flush can take
-// tens to hundreds of milliseconds, queued behind everyone else's WAL.
+// record and commit per call that wrote. What it buys: the readers of fn's rows no longer
+// wait behind the disk — under a write-heavy load a flush can take tens to hundreds of
+// milliseconds, queued behind everyone else's WAL.
 func BeginVisibleFirst(ctx context.Context, db *pgxpool.Pool, fn func(tx pgx.Tx) error) error {
 	conn, err := db.Acquire(ctx)
 	if err != nil {
@@ -42,7 +61,7 @@ func BeginVisibleFirst(ctx context.Context, db *pgxpool.Pool, fn func(tx pgx.Tx)
 	}
 	defer conn.Release()
 	var wrote bool
-	err = pgx.BeginTxFunc(ctx, conn, asyncCommit, func(tx pgx.Tx) error {
+	err = BeginAsyncFunc(ctx, conn, func(tx pgx.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}

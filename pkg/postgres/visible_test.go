@@ -8,26 +8,20 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scodalabs/scoda/pkg/postgres"
-	"github.com/scodalabs/scoda/pkg/testkit/pgtest"
 )
 
 // BeginVisibleFirst commits fn's writes without waiting for the disk, and returns only once
 // the WAL is flushed past them; a failing fn leaves nothing.
 func TestBeginVisibleFirst(t *testing.T) {
 	ctx := context.Background()
-	url, schema := pgtest.Schema(t, "visible")
-	db, err := postgres.Connect(ctx, url, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := connect(t, "visible")
 	if _, err := db.Exec(ctx, `CREATE TABLE rows (id int PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
 
 	var mode string
 	var written string // the WAL position after fn's writes, before its commit record
-	err = postgres.BeginVisibleFirst(ctx, db, func(tx pgx.Tx) error {
+	err := postgres.BeginVisibleFirst(ctx, db, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&mode); err != nil {
 			return err
 		}
@@ -70,5 +64,39 @@ func TestBeginVisibleFirst(t *testing.T) {
 	}
 	if err := db.QueryRow(ctx, `SELECT count(*) FROM rows`).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("%d rows after a failed fn (%v), want 2", n, err)
+	}
+}
+
+// BeginAsyncFunc's transaction commits without waiting for the disk, on a pool (the setting
+// sent with BEGIN) and inside a transaction (a savepoint, the setting one statement more);
+// outside it the session's setting is untouched.
+func TestBeginAsyncFunc(t *testing.T) {
+	ctx := context.Background()
+	db := connect(t, "async")
+	mode := func(q interface {
+		QueryRow(context.Context, string, ...any) pgx.Row
+	}) string {
+		t.Helper()
+		var m string
+		if err := q.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	var inside string
+	if err := postgres.BeginAsyncFunc(ctx, db, func(tx pgx.Tx) error { inside = mode(tx); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if inside != "off" || mode(db) != "on" {
+		t.Fatalf("on a pool: %q inside, %q after; want off, on", inside, mode(db))
+	}
+	err := pgx.BeginFunc(ctx, db, func(outer pgx.Tx) error {
+		return postgres.BeginAsyncFunc(ctx, outer, func(tx pgx.Tx) error { inside = mode(tx); return nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inside != "off" || mode(db) != "on" {
+		t.Fatalf("in a transaction: %q inside, %q after; want off, on", inside, mode(db))
 	}
 }

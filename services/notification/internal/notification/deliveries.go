@@ -502,8 +502,8 @@ func (d *dispatcher) record(ctx context.Context, c pgstore.Claim, r result, a pg
 // (pgstore.RecordSuccesses): it takes what is waiting, up to maxRecorded, records it, and
 // looks again, so the busier the dispatcher, the larger the batches, with no wait added when
 // it is idle. After a batch that unblocked deliveries (the next of a lane whose head is done
-// now) the dispatcher is woken to claim them. If a batch cannot be recorded together, each attempt is
-// recorded alone (record). It returns when d.accepted is closed and drained.
+// now) the dispatcher is woken to claim them. If a batch cannot be recorded together, each
+// attempt is recorded alone (record). It returns when d.accepted is closed and drained.
 func (d *dispatcher) recordAccepted(ctx context.Context) {
 	batch := make([]acceptedAttempt, 0, maxRecorded)
 	for s := range d.accepted {
@@ -528,7 +528,7 @@ func (d *dispatcher) recordAccepted(ctx context.Context) {
 
 // recordBatch records batch and reports whether deliveries may have become due: some were
 // unblocked, or recording failed and each attempt was recorded alone.
-func (d *dispatcher) recordBatch(ctx context.Context, batch []acceptedAttempt) (unblocked bool) {
+func (d *dispatcher) recordBatch(ctx context.Context, batch []acceptedAttempt) (mayBeDue bool) {
 	done := make([]pgstore.Success, len(batch))
 	for i, s := range batch {
 		done[i] = pgstore.Success{Claim: s.claim, Attempt: s.attempt}

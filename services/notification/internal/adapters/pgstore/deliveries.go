@@ -149,10 +149,7 @@ func (c Claim) Subscription() Subscription {
 // the database only lets the delivery be taken again at once, and sent again with the same id,
 // as after a crash of the dispatcher.
 func (s *Store) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) (claims []Claim, err error) {
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return fmt.Errorf("claim deliveries: %w", err)
-		}
+	err = postgres.BeginAsyncFunc(ctx, s.db, func(tx pgx.Tx) error {
 		claims, err = claimDeliveries(ctx, tx, now, leaseUntil, limit)
 		return err
 	})
@@ -252,13 +249,10 @@ type Verdict struct {
 // dispatcher took it), nothing is recorded and recorded is false.
 func (s *Store) RecordAttempt(ctx context.Context, c Claim, a Attempt,
 	decide func(tx pgx.Tx, h SubscriptionHealth) (Verdict, error)) (recorded bool, err error) {
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err = postgres.BeginAsyncFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// The subscription's row is locked until commit; not waiting for the WAL flush keeps
 		// that short. A record lost with a crash of the database only means the attempt is
 		// made again, with the same webhook-id, when its lease expires.
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return fmt.Errorf("record attempt: %w", err)
-		}
 		var attempts int
 		err := tx.QueryRow(ctx, `SELECT attempts FROM deliveries
 WHERE id = $1 AND status = 'pending' AND updated_at = $2 FOR UPDATE`, c.ID, c.Token).Scan(&attempts)
@@ -347,12 +341,9 @@ func (s *Store) RecordSuccesses(ctx context.Context, done []Success) (recorded m
 		errs[i], responses[i] = d.Attempt.Error, d.Attempt.Response
 	}
 	recorded = make(map[string]bool, len(done))
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err = postgres.BeginAsyncFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// As in RecordAttempt: a record lost with a crash of the database only means the
 		// attempts are made again, with the same webhook-ids, when their leases expire.
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-			return fmt.Errorf("record successes: %w", err)
-		}
 		// The statement's parts see the same snapshot: the subscriptions' update takes its
 		// ids from the deliveries updated, not from the table.
 		rows, err := tx.Query(ctx, `WITH r AS (

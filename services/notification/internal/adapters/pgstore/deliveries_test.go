@@ -265,19 +265,23 @@ func TestInsertMatchedDerivesIDsAndNotifiesHeads(t *testing.T) {
 		}
 		return n
 	}
-	notified := func() bool {
+	// next is the payload of the next notification (InsertMatched's is empty).
+	next := func() string {
 		t.Helper()
-		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		_, err := conn.Conn().WaitForNotification(wctx)
-		return err == nil
+		n, err := conn.Conn().WaitForNotification(wctx)
+		if err != nil {
+			t.Fatalf("waiting for a notification: %v", err)
+		}
+		return n.Payload
 	}
 
 	if n := matched("ev-1", "ev-2"); n != 2 {
 		t.Fatalf("inserted %d, want 2", n)
 	}
-	if !notified() {
-		t.Fatal("no notification for a new lane head")
+	if p := next(); p != "" {
+		t.Fatalf("notified %q, want InsertMatched's notification of a new lane head", p)
 	}
 	idOf := func(ev string) string {
 		t.Helper()
@@ -295,12 +299,17 @@ func TestInsertMatchedDerivesIDsAndNotifiesHeads(t *testing.T) {
 	if idOf("ev-2") == first {
 		t.Fatal("two events' deliveries share an id")
 	}
-	// Behind a pending delivery of its lane: no wake-up.
+	// Behind a pending delivery of its lane: no wake-up. Notifications come in commit order,
+	// so a later one that is not empty proves there was none in between.
 	if n := matched("ev-3"); n != 1 {
 		t.Fatalf("inserted %d, want 1", n)
 	}
-	if notified() {
-		t.Fatal("notified for a delivery queued behind its lane's head")
+	other := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU7654321"}
+	rawSubscription(t, pool, "acme", "active", nil, other)
+	insert(t, s, pool, pgstore.NewDelivery{Tenant: "acme", EventID: "marker", EventType: "GTIN", Subject: other.Value,
+		Lane: "container:" + other.Value, Body: []byte(`{}`), Keys: []pgstore.Key{other}})
+	if p := next(); p != "container:"+other.Value {
+		t.Fatalf("notified %q before the marker's lane: a delivery queued behind its lane's head woke the dispatchers", p)
 	}
 	// Lost (as a commit the database did not flush before a crash) and matched again.
 	if _, err := pool.Exec(ctx, `DELETE FROM deliveries WHERE event_id = 'ev-1'`); err != nil {

@@ -171,7 +171,7 @@ func (s *Store) InsertMatched(ctx context.Context, db postgres.DB, ds []Matched)
 		return 0, nil
 	}
 	subs, tenants, ids, types := make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds))
-	keys := make([]uuid.UUID, len(ds))
+	deliveryIDs := make([]uuid.UUID, len(ds))
 	subjects, lanes, parents, states := make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds))
 	bodies := make([][]byte, len(ds))
 	behind := make([]bool, len(ds)) // behind a delivery of the same lane inserted here
@@ -182,7 +182,7 @@ func (s *Store) InsertMatched(ctx context.Context, db postgres.DB, ds []Matched)
 		subs[i], tenants[i], ids[i], types[i] = d.SubscriptionID, d.Tenant, d.EventID, d.EventType
 		subjects[i], lanes[i], parents[i], states[i] = d.Subject, d.Lane, d.TraceParent, d.TraceState
 		bodies[i] = d.Body
-		if keys[i], err = DeliveryID(d.SubscriptionID, d.EventID); err != nil {
+		if deliveryIDs[i], err = DeliveryID(d.SubscriptionID, d.EventID); err != nil {
 			return 0, err
 		}
 	}
@@ -202,7 +202,7 @@ func (s *Store) InsertMatched(ctx context.Context, db postgres.DB, ds []Matched)
     FROM ins
 )
 SELECT inserted, CASE WHEN head THEN pg_notify(`+deliveriesChannel+`, '') END IS NULL FROM done`,
-		subs, tenants, ids, types, subjects, lanes, bodies, parents, states, behind, keys).Scan(&inserted, new(bool))
+		subs, tenants, ids, types, subjects, lanes, bodies, parents, states, behind, deliveryIDs).Scan(&inserted, new(bool))
 	if err != nil {
 		return 0, fmt.Errorf("insert deliveries: %w", err)
 	}
