@@ -100,3 +100,100 @@ func TestBeginAsyncFunc(t *testing.T) {
 		t.Fatalf("in a transaction: %q inside, %q after; want off, on", inside, mode(db))
 	}
 }
+
+// A statement queued with AfterCommit runs once the transaction has committed (it sees the
+// transaction's status as committed), also when queued in a savepoint; one that fails makes
+// BeginVisibleFirst fail although the transaction's writes stay. Outside BeginVisibleFirst
+// nothing can be queued.
+func TestAfterCommit(t *testing.T) {
+	ctx := context.Background()
+	db := connect(t, "after")
+	if _, err := db.Exec(ctx, `CREATE TABLE rows (id int PRIMARY KEY); CREATE TABLE seen (status text)`); err != nil {
+		t.Fatal(err)
+	}
+	var xid string
+	err := postgres.BeginVisibleFirst(ctx, db, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO rows VALUES (1) RETURNING pg_current_xact_id()::text`).Scan(&xid); err != nil {
+			return err
+		}
+		return pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+			if !postgres.AfterCommit(sp, `INSERT INTO seen SELECT pg_xact_status($1::xid8)`, xid) {
+				return errors.New("a savepoint of BeginVisibleFirst took no statement")
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	if err := db.QueryRow(ctx, `SELECT status FROM seen`).Scan(&status); err != nil || status != "committed" {
+		t.Fatalf("the queued statement saw the transaction %q (%v), want committed", status, err)
+	}
+
+	err = postgres.BeginVisibleFirst(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO rows VALUES (2)`); err != nil {
+			return err
+		}
+		postgres.AfterCommit(tx, `SELECT 1 / (SELECT count(*) FROM seen WHERE status = 'none')`)
+		return nil
+	})
+	if err == nil {
+		t.Fatal("a failing statement after the commit went unreported")
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM rows`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d rows (%v), want 2: the transaction committed before the statement after it failed", n, err)
+	}
+
+	if postgres.AfterCommit(db, `SELECT 1`) {
+		t.Error("AfterCommit took a statement on a pool")
+	}
+	if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if postgres.AfterCommit(tx, `SELECT 1`) {
+			return errors.New("AfterCommit took a statement in a transaction of pgx.BeginFunc")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+}
+
+// QueryRowAsync runs its statement in a transaction that does not wait for the disk, on a
+// pool and inside a transaction, and commits what it wrote.
+func TestQueryRowAsync(t *testing.T) {
+	ctx := context.Background()
+	db := connect(t, "asyncrow")
+	if _, err := db.Exec(ctx, `CREATE TABLE rows (id int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(q postgres.DB, id int) string {
+		t.Helper()
+		var mode string
+		err := postgres.QueryRowAsync(ctx, q, func(r pgx.Row) error { return r.Scan(&mode) },
+			`WITH i AS (INSERT INTO rows VALUES ($1)) SELECT current_setting('synchronous_commit')`, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mode
+	}
+	if mode := insert(db, 1); mode != "off" {
+		t.Errorf("on a pool: synchronous_commit %s, want off", mode)
+	}
+	if err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if mode := insert(tx, 2); mode != "off" {
+			t.Errorf("in a transaction: synchronous_commit %s, want off", mode)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM rows`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d rows (%v), want 2", n, err)
+	}
+	err := postgres.QueryRowAsync(ctx, db, func(r pgx.Row) error { return r.Scan(new(int)) }, `SELECT 1 / 0`)
+	if err == nil {
+		t.Fatal("a failing statement went unreported")
+	}
+}

@@ -395,7 +395,7 @@ func (d *dispatcher) run(ctx context.Context) error {
 }
 
 // unblock unblocks the deliveries that head their lanes but were left blocked (see
-// pgstore.UnblockDeliveries): a rare race, mended at each poll.
+// pgstore.UnblockDeliveries): the backstop, at each poll, of the looks after each commit.
 func (d *dispatcher) unblock(ctx context.Context) {
 	n, err := d.n.store.UnblockDeliveries(ctx)
 	switch {
@@ -490,6 +490,9 @@ func (d *dispatcher) record(ctx context.Context, c pgstore.Claim, r result, a pg
 		return d.n.verdict(rctx, tx, c, r, a.StartedAt, h)
 	})
 	switch {
+	case errors.Is(err, pgstore.ErrLanesNotRechecked):
+		d.log.WarnContext(ctx, "a delivery attempt was recorded but its lane not looked at again; the next poll will",
+			"delivery_id", c.ID, "error", err)
 	case err != nil:
 		// Not recorded: the lease expires and the delivery is sent again, with the same id.
 		d.log.ErrorContext(ctx, "recording a delivery attempt failed", "delivery_id", c.ID, "error", err)
@@ -536,6 +539,11 @@ func (d *dispatcher) recordBatch(ctx context.Context, batch []acceptedAttempt) (
 	rctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	recorded, n, err := d.n.store.RecordSuccesses(rctx, done)
 	cancel()
+	if errors.Is(err, pgstore.ErrLanesNotRechecked) {
+		d.log.WarnContext(ctx, "accepted attempts were recorded but their lanes not looked at again; the next poll will",
+			"attempts", len(batch), "error", err)
+		err, n = nil, 1 // claim again, in case
+	}
 	if err != nil {
 		d.log.WarnContext(ctx, "recording accepted attempts together failed; recording them one by one",
 			"attempts", len(batch), "error", err)

@@ -99,8 +99,9 @@ func Service(version string) app.Service {
 				return nil, err
 			}
 			// Schedule events first make their tenant the owner of what they are about, then
-			// match subscriptions (OwnAndMatch).
-			schedule, err := app.BatchEventConsumer(d, ScheduleConsumer, n.OwnAndMatch, app.BatchEventOptions{})
+			// match subscriptions (OwnAndMatch). Their deliveries too are visible before their
+			// WAL is on disk, and their lanes looked at again after the commit (AfterCommit).
+			schedule, err := app.BatchEventConsumer(d, ScheduleConsumer, n.OwnAndMatch, app.BatchEventOptions{VisibleFirst: true})
 			if err != nil {
 				return nil, err
 			}

@@ -59,6 +59,7 @@ func (s *Store) InsertDeliveries(ctx context.Context, db postgres.DB, d NewDeliv
 	kinds, values := splitKeys(d.Keys)
 	var inserted int64
 	var head bool
+	var behind []string // the subscriptions whose delivery waits behind a pending one
 	// The subquery sees the lane as it was before this statement: without the new rows.
 	err := db.QueryRow(ctx, `WITH ins AS (
     INSERT INTO deliveries (subscription_id, tenant_id, event_id, event_type, subject, lane, body, traceparent, tracestate, blocked)
@@ -73,12 +74,11 @@ func (s *Store) InsertDeliveries(ctx context.Context, db postgres.DB, d NewDeliv
       AND (cardinality(s.event_types) = 0 OR $3 = ANY (s.event_types))
     ORDER BY s.id
     ON CONFLICT (subscription_id, event_id) DO NOTHING
-    RETURNING subscription_id
+    RETURNING subscription_id, blocked
 )
-SELECT count(*), coalesce(bool_or(NOT EXISTS (SELECT 1 FROM deliveries p
-    WHERE p.subscription_id = ins.subscription_id AND p.lane = $5 AND p.status = 'pending')), false)
+SELECT count(*), coalesce(bool_or(NOT blocked), false), coalesce(array_agg(subscription_id::text) FILTER (WHERE blocked), '{}')
 FROM ins`,
-		d.Tenant, d.EventID, d.EventType, d.Subject, d.Lane, d.Body, kinds, values, d.TraceParent, d.TraceState).Scan(&inserted, &head)
+		d.Tenant, d.EventID, d.EventType, d.Subject, d.Lane, d.Body, kinds, values, d.TraceParent, d.TraceState).Scan(&inserted, &head, &behind)
 	if err != nil {
 		return 0, fmt.Errorf("insert deliveries: %w", err)
 	}
@@ -87,8 +87,48 @@ FROM ins`,
 			return 0, err
 		}
 	}
+	lanes := make([]string, len(behind))
+	for i := range lanes {
+		lanes[i] = d.Lane
+	}
+	unblockAfterCommit(db, behind, lanes)
 	return inserted, nil
 }
+
+// unblockAfterCommit has the heads of lanes (subs[i], lanes[i]), where deliveries were just
+// inserted blocked behind a pending one, looked at again once the inserting transaction has
+// committed (postgres.AfterCommit), and unblocked if blocked (unblockHeads). The insert saw the
+// pending one still pending; if its success was recorded while the insert ran, the record
+// could not see the new delivery to unblock it, and only the look after the insert's commit
+// sees both. (RecordSuccesses and RecordAttempt look again after their own commit, for the
+// other order.) A transaction that runs nothing after its commit leaves it to the
+// dispatcher's poll (UnblockDeliveries).
+func unblockAfterCommit(db postgres.DB, subs, lanes []string) {
+	if len(subs) > 0 {
+		postgres.AfterCommit(db, unblockHeads, subs, lanes)
+	}
+}
+
+// unblockHeads unblocks the head of each lane ($1[i], $2[i]) (its first pending delivery) if
+// it is blocked, notifies the dispatchers if it did, and says how many it unblocked. It skips
+// a row locked by another transaction: one that unblocks it too (none other writes a blocked
+// pending delivery but a retry or replay by hand, which the poll mends). Taking the locks in
+// whatever order, it would risk a deadlock with another such statement.
+const unblockHeads = `WITH heads AS (
+    SELECT h.id
+    FROM unnest($1::uuid[], $2::text[]) AS l (sub, lane),
+         LATERAL (SELECT n.id, n.blocked FROM deliveries n
+                  WHERE n.subscription_id = l.sub AND n.lane = l.lane AND n.status = 'pending'
+                  ORDER BY n.seq LIMIT 1) h
+    WHERE h.blocked
+), locked AS (
+    SELECT d.id FROM deliveries d
+    WHERE d.id IN (SELECT id FROM heads) AND d.status = 'pending' AND d.blocked
+    FOR UPDATE SKIP LOCKED
+), unblocked AS (
+    UPDATE deliveries d SET blocked = false FROM locked WHERE d.id = locked.id RETURNING d.id
+)
+SELECT count(*), CASE WHEN count(*) > 0 THEN pg_notify(` + deliveriesChannel + `, '') END IS NULL FROM unblocked`
 
 // notifyDeliveries wakes the dispatchers at commit; the payload (the lane of a new delivery,
 // or "") is only informative.
@@ -197,10 +237,11 @@ RETURNING d.id, d.subscription_id, d.tenant_id, d.event_id, d.event_type, d.atte
 	return claims, nil
 }
 
-// UnblockDeliveries unblocks every blocked delivery that heads its lane and returns how many:
-// those whose delivery ahead was done while they were being inserted behind it (the
-// dispatcher, which unblocks the next of a lane, could not see them yet). The dispatcher runs
-// it at each poll; it reads the pending deliveries once.
+// UnblockDeliveries unblocks every blocked delivery that heads its lane and returns how many.
+// The inserts and records look at their lanes again after their commits, so that none is
+// left so; this is the backstop for a look that failed or never ran (an insert in a
+// transaction that runs nothing after its commit). The dispatcher runs it at each poll; it
+// reads the blocked pending deliveries once.
 func (s *Store) UnblockDeliveries(ctx context.Context) (int64, error) {
 	tag, err := s.db.Exec(ctx, `UPDATE deliveries d SET blocked = false
 WHERE d.status = 'pending' AND d.blocked
@@ -246,9 +287,11 @@ type Verdict struct {
 // delivery's new state and the subscription's failure count (and status) as decided by decide,
 // which sees the subscription's health and may write to tx (e.g. enqueue events). When the
 // claim is no longer current (the delivery was re-queued, or its lease expired and another
-// dispatcher took it), nothing is recorded and recorded is false.
+// dispatcher took it), nothing is recorded and recorded is false. An error wrapping
+// ErrLanesNotRechecked comes with recorded true.
 func (s *Store) RecordAttempt(ctx context.Context, c Claim, a Attempt,
 	decide func(tx pgx.Tx, h SubscriptionHealth) (Verdict, error)) (recorded bool, err error) {
+	var lane string // of a delivery done with nothing pending behind it
 	err = postgres.BeginAsyncFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// The subscription's row is locked until commit; not waiting for the WAL flush keeps
 		// that short. A record lost with a crash of the database only means the attempt is
@@ -288,12 +331,19 @@ WHERE id = $1`, c.ID, v.Status, a.Attempt, next, a.StatusCode, a.Error); err != 
 		}
 		if v.Status != DeliveryPending {
 			// The delivery is done: the next of its lane heads it now.
-			if _, err := tx.Exec(ctx, `UPDATE deliveries SET blocked = false
-WHERE id = (SELECT n.id FROM deliveries d JOIN deliveries n
-                ON n.subscription_id = d.subscription_id AND n.lane = d.lane AND n.status = 'pending' AND n.seq > d.seq
-            WHERE d.id = $1 ORDER BY n.seq LIMIT 1)
-  AND blocked`, c.ID); err != nil {
+			var next bool
+			if err := tx.QueryRow(ctx, `WITH n AS (
+    SELECT n.id, n.blocked FROM deliveries d JOIN deliveries n
+        ON n.subscription_id = d.subscription_id AND n.lane = d.lane AND n.status = 'pending' AND n.seq > d.seq
+    WHERE d.id = $1 ORDER BY n.seq LIMIT 1
+), u AS (
+    UPDATE deliveries d SET blocked = false FROM n WHERE d.id = n.id AND n.blocked
+)
+SELECT EXISTS (SELECT 1 FROM n), (SELECT lane FROM deliveries WHERE id = $1)`, c.ID).Scan(&next, &lane); err != nil {
 				return fmt.Errorf("record attempt: next of lane: %w", err)
+			}
+			if next {
+				lane = "" // nothing to look at again
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE subscriptions SET
@@ -310,6 +360,12 @@ WHERE id = $1`, c.SubscriptionID, v.Succeeded, a.StartedAt, v.Disable); err != n
 		recorded = true
 		return nil
 	})
+	if err != nil || lane == "" {
+		return recorded, err
+	}
+	// The lane looked empty behind the delivery: look again now that this commit is visible,
+	// as RecordSuccesses does.
+	_, err = s.unblockHeads(ctx, []string{c.SubscriptionID}, []string{lane})
 	return recorded, err
 }
 
@@ -326,7 +382,8 @@ type Success struct {
 // so no subscription row is read or locked, and one is written only when it had failures to
 // forget. It returns the ids of the deliveries recorded (the others' claims were no longer
 // current: re-queued, or leased again after their lease expired) and how many deliveries now
-// head their lanes because the one ahead of them is done.
+// head their lanes because the one ahead of them is done. An error wrapping
+// ErrLanesNotRechecked comes with what was recorded.
 func (s *Store) RecordSuccesses(ctx context.Context, done []Success) (recorded map[string]bool, unblocked int, err error) {
 	if len(done) == 0 {
 		return nil, 0, nil
@@ -341,6 +398,7 @@ func (s *Store) RecordSuccesses(ctx context.Context, done []Success) (recorded m
 		errs[i], responses[i] = d.Attempt.Error, d.Attempt.Response
 	}
 	recorded = make(map[string]bool, len(done))
+	var emptySubs, emptyLanes []string // lanes with nothing pending behind the recorded deliveries
 	err = postgres.BeginAsyncFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// As in RecordAttempt: a record lost with a crash of the database only means the
 		// attempts are made again, with the same webhook-ids, when their leases expire.
@@ -361,21 +419,26 @@ func (s *Store) RecordSuccesses(ctx context.Context, done []Success) (recorded m
 ), healed AS (
     UPDATE subscriptions s SET consecutive_failures = 0, first_failure_at = NULL
     WHERE s.id IN (SELECT sub FROM upd) AND (s.consecutive_failures <> 0 OR s.first_failure_at IS NOT NULL)
+), next AS (
+    -- The next delivery of each lane whose head is done (none: the lane looks empty).
+    SELECT u.sub, u.lane, n.id
+    FROM upd u LEFT JOIN LATERAL (SELECT n.id FROM deliveries n
+                                  WHERE n.subscription_id = u.sub AND n.lane = u.lane AND n.status = 'pending' AND n.seq > u.seq
+                                  ORDER BY n.seq LIMIT 1) n ON true
 ), unblocked AS (
-    -- The next delivery of each lane whose head is done now heads it.
-    UPDATE deliveries d SET blocked = false
-    FROM upd u, LATERAL (SELECT n.id FROM deliveries n
-                         WHERE n.subscription_id = u.sub AND n.lane = u.lane AND n.status = 'pending' AND n.seq > u.seq
-                         ORDER BY n.seq LIMIT 1) n
-    WHERE d.id = n.id AND d.blocked
+    -- It heads the lane now.
+    UPDATE deliveries d SET blocked = false FROM next WHERE d.id = next.id AND d.blocked
     RETURNING d.id
 )
-SELECT id::text, (SELECT count(*) FROM unblocked) FROM upd`, ids, subs, tokens, started, statuses, latencies, errs, responses)
+SELECT id::text, (SELECT count(*) FROM unblocked),
+       (SELECT coalesce(array_agg(sub::text), '{}') FROM next WHERE id IS NULL),
+       (SELECT coalesce(array_agg(lane), '{}') FROM next WHERE id IS NULL)
+FROM upd`, ids, subs, tokens, started, statuses, latencies, errs, responses)
 		if err != nil {
 			return fmt.Errorf("record successes: %w", err)
 		}
 		var id string
-		_, err = pgx.ForEachRow(rows, []any{&id, &unblocked}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&id, &unblocked, &emptySubs, &emptyLanes}, func() error {
 			recorded[id] = true
 			return nil
 		})
@@ -387,7 +450,31 @@ SELECT id::text, (SELECT count(*) FROM unblocked) FROM upd`, ids, subs, tokens, 
 	if err != nil {
 		return nil, 0, err
 	}
-	return recorded, unblocked, nil
+	// A delivery being inserted into a lane that looked empty was not seen above; if the
+	// insert saw the head still pending, it is blocked. Look at those lanes again, now that
+	// this commit is visible: an insert that committed meanwhile is seen here, and one that
+	// commits later sees this commit (unblockAfterCommit).
+	more, err := s.unblockHeads(ctx, emptySubs, emptyLanes)
+	return recorded, unblocked + more, err
+}
+
+// ErrLanesNotRechecked is returned, wrapped, with what was recorded when an attempt was
+// recorded but its lane was not looked at again after the commit (unblockHeads): a delivery
+// inserted behind it meanwhile may stay blocked until the dispatcher's next poll.
+var ErrLanesNotRechecked = errors.New("recorded, but the lanes were not looked at again")
+
+// unblockHeads runs unblockHeads on lanes (subs[i], lanes[i]) in a transaction of its own,
+// which does not wait for the disk, and returns how many deliveries it unblocked.
+func (s *Store) unblockHeads(ctx context.Context, subs, lanes []string) (int, error) {
+	if len(subs) == 0 {
+		return 0, nil
+	}
+	var n int
+	err := postgres.QueryRowAsync(ctx, s.db, func(r pgx.Row) error { return r.Scan(&n, new(bool)) }, unblockHeads, subs, lanes)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrLanesNotRechecked, err)
+	}
+	return n, nil
 }
 
 // Delivery is a delivery with its attempts, as its subscription's owner sees it.

@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/scodalabs/scoda/pkg/apperr"
 	"github.com/scodalabs/scoda/pkg/postgres"
+	"github.com/scodalabs/scoda/pkg/testkit"
 	"github.com/scodalabs/scoda/pkg/testkit/pgtest"
 	"github.com/scodalabs/scoda/services/notification/internal/adapters/pgstore"
 	"github.com/scodalabs/scoda/services/notification/migrations"
@@ -368,6 +370,117 @@ func TestRecordSuccessesCountsUnblocked(t *testing.T) {
 	if recorded, unblocked := succeed(claims); len(recorded) != 0 || unblocked != 0 {
 		t.Fatalf("recorded %v, unblocked %d for a stale claim", recorded, unblocked)
 	}
+}
+
+// laneRace is a subscription with one delivery, "head", claimed: its success is about to be
+// recorded while "next" is inserted behind it.
+func laneRace(t *testing.T) (s *pgstore.Store, pool *pgxpool.Pool, sub string, head pgstore.Success, next []pgstore.Matched) {
+	t.Helper()
+	s, pool = deliveryStore(t)
+	ctx := t.Context()
+	box := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU1234565"}
+	sub = rawSubscription(t, pool, "acme", "active", nil, box)
+	matched := func(ev string) []pgstore.Matched {
+		return []pgstore.Matched{{SubscriptionID: sub, Tenant: "acme", EventID: ev, EventType: "GTIN", Subject: box.Value,
+			Lane: "container:" + box.Value, Body: []byte(`{}`)}}
+	}
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := s.InsertMatched(ctx, tx, matched("head"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	claims, err := s.ClaimDeliveries(ctx, now, now.Add(time.Minute), 10)
+	if err != nil || len(claims) != 1 {
+		t.Fatalf("claimed %+v (%v), want the head", claims, err)
+	}
+	code := 204
+	return s, pool, sub, pgstore.Success{Claim: claims[0], Attempt: pgstore.Attempt{StartedAt: now, StatusCode: &code}}, matched("next")
+}
+
+// claimNext claims what is due and fails the test unless it is "next" alone.
+func claimNext(t *testing.T, s *pgstore.Store) {
+	t.Helper()
+	now := time.Now()
+	claims, err := s.ClaimDeliveries(t.Context(), now, now.Add(time.Minute), 10)
+	if err != nil || len(claims) != 1 || claims[0].EventID != "next" {
+		t.Fatalf("claimed %+v (%v), want next at once, not at the next poll", claims, err)
+	}
+}
+
+// A delivery inserted behind its lane's head, whose success is recorded before the insert
+// commits, is unblocked by the insert's look after its commit: the record could not see it.
+func TestInsertLooksAtItsLaneAfterCommit(t *testing.T) {
+	s, pool, _, head, next := laneRace(t)
+	ctx := t.Context()
+	err := postgres.BeginVisibleFirst(ctx, pool, func(tx pgx.Tx) error {
+		if n, err := s.InsertMatched(ctx, tx, next); err != nil || n != 1 {
+			return fmt.Errorf("insert: %d (%v)", n, err)
+		}
+		recorded, unblocked, err := s.RecordSuccesses(ctx, []pgstore.Success{head})
+		if err != nil || len(recorded) != 1 || unblocked != 0 {
+			return fmt.Errorf("record: %v, unblocked %d (%v); want the head, and nothing seen behind it", recorded, unblocked, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimNext(t, s)
+}
+
+// A delivery inserted behind its lane's head, committed after the record of the head's
+// success read the lane and before the record committed, is unblocked by the record's look
+// after its own commit.
+func TestRecordLooksAtItsLanesAfterCommit(t *testing.T) {
+	s, pool, sub, head, next := laneRace(t)
+	ctx := t.Context()
+	// With a failure to forget, the record updates the subscription: it waits there, its
+	// statement's snapshot taken, for the insert's transaction, which holds the row.
+	if _, err := pool.Exec(ctx, `UPDATE subscriptions SET consecutive_failures = 1 WHERE id = $1`, sub); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx) // pgx's: nothing runs after its commit
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if n, err := s.InsertMatched(ctx, tx, next); err != nil || n != 1 {
+		t.Fatalf("insert: %d (%v)", n, err)
+	}
+	var pid int
+	if err := tx.QueryRow(ctx, `SELECT pg_backend_pid() FROM subscriptions WHERE id = $1 FOR UPDATE`, sub).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		recorded  map[string]bool
+		unblocked int
+		err       error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		r, u, err := s.RecordSuccesses(ctx, []pgstore.Success{head})
+		done <- outcome{r, u, err}
+	}()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		var blocked bool
+		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid)))`, pid).Scan(&blocked); err != nil {
+			return err
+		}
+		if !blocked {
+			return errors.New("the record does not wait for the insert yet")
+		}
+		return nil
+	})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := <-done
+	if got.err != nil || len(got.recorded) != 1 || got.unblocked != 1 {
+		t.Fatalf("record: %v, unblocked %d (%v); want the head, and next unblocked", got.recorded, got.unblocked, got.err)
+	}
+	claimNext(t, s)
 }
 
 // The dispatchers are woken by a delivery that heads its lane, not by one queued behind a

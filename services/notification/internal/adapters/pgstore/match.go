@@ -158,8 +158,9 @@ type Matched struct {
 // deliveries of one lane must come in the order of their events, since seq, which the
 // dispatcher sends a lane by, is drawn as the rows are inserted. A (subscription, event) that
 // already has its delivery is skipped. Like InsertDeliveries, it notifies the dispatchers (once,
-// in the same statement) only when a new delivery heads its lane. It returns how many
-// deliveries were inserted.
+// in the same statement) only when a new delivery heads its lane, and has the lanes whose new
+// deliveries wait behind a pending one looked at again after the commit (unblockAfterCommit).
+// It returns how many deliveries were inserted.
 //
 // Each delivery's id, its webhook-id, is derived from its subscription and event
 // ([DeliveryID]) rather than drawn: a delivery that the database lost after it was sent (a
@@ -186,6 +187,7 @@ func (s *Store) InsertMatched(ctx context.Context, db postgres.DB, ds []Matched)
 			return 0, err
 		}
 	}
+	var waitSubs, waitLanes []string
 	// The subquery sees the lanes as they were before this statement: without the new rows.
 	err = db.QueryRow(ctx, `WITH ins AS (
     INSERT INTO deliveries (id, subscription_id, tenant_id, event_id, event_type, subject, lane, body, traceparent, tracestate, blocked)
@@ -195,17 +197,21 @@ func (s *Store) InsertMatched(ctx context.Context, db postgres.DB, ds []Matched)
          WITH ORDINALITY AS r (sub, tenant, event_id, event_type, subject, lane, body, parent, state, behind, id, n)
     ORDER BY r.n
     ON CONFLICT (subscription_id, event_id) DO NOTHING
-    RETURNING subscription_id, lane
+    RETURNING subscription_id, lane, blocked
+), waiting AS (
+    -- The lanes whose new deliveries all wait behind one that was pending before.
+    SELECT subscription_id::text AS sub, lane FROM ins GROUP BY 1, 2 HAVING bool_and(blocked)
 ), done AS (
-    SELECT count(*) AS inserted, coalesce(bool_or(NOT EXISTS (SELECT 1 FROM deliveries p
-        WHERE p.subscription_id = ins.subscription_id AND p.lane = ins.lane AND p.status = 'pending')), false) AS head
-    FROM ins
+    SELECT count(*) AS inserted, coalesce(bool_or(NOT blocked), false) AS head FROM ins
 )
-SELECT inserted, CASE WHEN head THEN pg_notify(`+deliveriesChannel+`, '') END IS NULL FROM done`,
-		subs, tenants, ids, types, subjects, lanes, bodies, parents, states, behind, deliveryIDs).Scan(&inserted, new(bool))
+SELECT inserted, CASE WHEN head THEN pg_notify(`+deliveriesChannel+`, '') END IS NULL,
+       (SELECT coalesce(array_agg(sub), '{}') FROM waiting), (SELECT coalesce(array_agg(lane), '{}') FROM waiting)
+FROM done`,
+		subs, tenants, ids, types, subjects, lanes, bodies, parents, states, behind, deliveryIDs).Scan(&inserted, new(bool), &waitSubs, &waitLanes)
 	if err != nil {
 		return 0, fmt.Errorf("insert deliveries: %w", err)
 	}
+	unblockAfterCommit(db, waitSubs, waitLanes)
 	return inserted, nil
 }
 
