@@ -48,17 +48,17 @@ type NewDelivery struct {
 // the event is skipped. A delivery inserted behind a pending one of its lane is blocked (see
 // ClaimDeliveries). It returns how many deliveries were inserted.
 //
-// The dispatchers are notified (at commit) only when a new delivery heads its lane: behind a
-// pending delivery it is claimed by whichever dispatcher finishes that one, or by a poll. A
-// notifying commit holds the database's notification lock through its fsync, so notifying
-// every event would serialise the consumers.
+// The dispatchers are notified (at commit, by the same statement, with the lane as payload)
+// only when a new delivery heads its lane: behind a pending delivery it is claimed by whichever
+// dispatcher finishes that one. A notifying commit holds the database's notification lock
+// through its fsync, so notifying every event would serialise the consumers. The lanes of the
+// deliveries inserted blocked are looked at again after the commit (unblockAfterCommit).
 func (s *Store) InsertDeliveries(ctx context.Context, db postgres.DB, d NewDelivery) (int64, error) {
 	if d.Tenant == "" || len(d.Keys) == 0 {
 		return 0, nil
 	}
 	kinds, values := splitKeys(d.Keys)
 	var inserted int64
-	var head bool
 	var behind []string // the subscriptions whose delivery waits behind a pending one
 	// The subquery sees the lane as it was before this statement: without the new rows.
 	err := db.QueryRow(ctx, `WITH ins AS (
@@ -76,16 +76,12 @@ func (s *Store) InsertDeliveries(ctx context.Context, db postgres.DB, d NewDeliv
     ON CONFLICT (subscription_id, event_id) DO NOTHING
     RETURNING subscription_id, blocked
 )
-SELECT count(*), coalesce(bool_or(NOT blocked), false), coalesce(array_agg(subscription_id::text) FILTER (WHERE blocked), '{}')
+SELECT count(*), CASE WHEN bool_or(NOT blocked) THEN pg_notify(`+deliveriesChannel+`, $5) END IS NULL,
+       coalesce(array_agg(subscription_id::text) FILTER (WHERE blocked), '{}')
 FROM ins`,
-		d.Tenant, d.EventID, d.EventType, d.Subject, d.Lane, d.Body, kinds, values, d.TraceParent, d.TraceState).Scan(&inserted, &head, &behind)
+		d.Tenant, d.EventID, d.EventType, d.Subject, d.Lane, d.Body, kinds, values, d.TraceParent, d.TraceState).Scan(&inserted, new(bool), &behind)
 	if err != nil {
 		return 0, fmt.Errorf("insert deliveries: %w", err)
-	}
-	if head {
-		if err := notifyDeliveries(ctx, db, d.Lane); err != nil {
-			return 0, err
-		}
 	}
 	lanes := make([]string, len(behind))
 	for i := range lanes {
