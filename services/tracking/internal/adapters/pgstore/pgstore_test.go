@@ -33,7 +33,7 @@ func TestMain(m *testing.M) { testkit.VerifyNoLeaks(m) }
 var base = time.Date(2026, 3, 14, 8, 0, 0, 123456789, time.UTC)
 
 // newStore migrates a fresh schema and returns a store on it and the pool under it.
-func newStore(t *testing.T) (*pgstore.Store, *pgxpool.Pool) {
+func newStore(t testing.TB) (*pgstore.Store, *pgxpool.Pool) {
 	t.Helper()
 	url, schema := pgtest.Schema(t, "pgstore")
 	if err := postgres.Migrate(t.Context(), url, schema, migrations.FS); err != nil {
@@ -49,7 +49,7 @@ func newStore(t *testing.T) (*pgstore.Store, *pgxpool.Pool) {
 
 // --- events ---------------------------------------------------------------------------------
 
-func container(t *testing.T, serial int) string {
+func container(t testing.TB, serial int) string {
 	t.Helper()
 	n, err := iso6346.Make("SCD", 'U', serial)
 	if err != nil {
