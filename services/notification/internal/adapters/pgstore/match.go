@@ -189,10 +189,14 @@ func (s *Store) InsertMatched(ctx context.Context, db postgres.DB, ds []Matched)
 	}
 	var waitSubs, waitLanes []string
 	// The subquery sees the lanes as they were before this statement: without the new rows.
+	// It is a scalar subquery with a limit, which reads the first entry of the lane, and not
+	// EXISTS: for EXISTS the planner may choose to hash every pending delivery once per
+	// statement, and with statistics that lag a fast-growing table it did, reading ~8,500 rows
+	// for a batch of 64 deliveries (40 ms) in a backlog.
 	err = db.QueryRow(ctx, `WITH ins AS (
     INSERT INTO deliveries (id, subscription_id, tenant_id, event_id, event_type, subject, lane, body, traceparent, tracestate, blocked)
     SELECT r.id, r.sub, r.tenant, r.event_id, r.event_type, r.subject, r.lane, r.body, nullif(r.parent, ''), nullif(r.state, ''),
-           r.behind OR EXISTS (SELECT 1 FROM deliveries p WHERE p.subscription_id = r.sub AND p.lane = r.lane AND p.status = 'pending')
+           r.behind OR (SELECT true FROM deliveries p WHERE p.subscription_id = r.sub AND p.lane = r.lane AND p.status = 'pending' LIMIT 1) IS NOT NULL
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[], $9::text[], $10::bool[], $11::uuid[])
          WITH ORDINALITY AS r (sub, tenant, event_id, event_type, subject, lane, body, parent, state, behind, id, n)
     ORDER BY r.n
