@@ -48,14 +48,20 @@ type Riding struct {
 // Booked returns which of containers have a booking that is not cancelled, in one query (by
 // bookings_container_idx), so that a batch of milestones looks for the booking of only those
 // (ActiveBookingFor), without locking anything.
+//
+// Each container is looked up on its own (a scalar subquery with a limit, run per container
+// on the index). `equipment_reference = ANY ($1)` says the same, but over a parameter the
+// planner does not know the array's length, and under load it chose to scan every booking and
+// test each against the whole array: 2.5 ms a batch of ~100 in `make bench`.
 func (s *Store) Booked(ctx context.Context, tx pgx.Tx, containers []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	if len(containers) == 0 {
 		return out, nil
 	}
 	rows, err := tx.Query(ctx, `
-		SELECT DISTINCT equipment_reference FROM bookings
-		WHERE equipment_reference = ANY ($1::text[]) AND status <> $2`, containers, BookingCancelled)
+		SELECT c.no FROM unnest($1::text[]) AS c (no)
+		WHERE (SELECT true FROM bookings b WHERE b.equipment_reference = c.no AND b.status <> $2 LIMIT 1)`,
+		containers, BookingCancelled)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: booked: %w", err)
 	}
