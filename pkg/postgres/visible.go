@@ -34,13 +34,14 @@ func BeginAsyncFunc(ctx context.Context, db DB, fn func(tx pgx.Tx) error) error 
 
 // QueryRowAsync runs sql, a statement of one row, in a transaction of its own that commits as
 // BeginAsyncFunc's do, and scans the row with scan. On a pool or a connection it is one round
-// trip, a pipeline of BEGIN, the setting, the statement and COMMIT; elsewhere it is
-// BeginAsyncFunc's.
+// trip, a pipeline of BEGIN, the setting, the statement and COMMIT; in a transaction (which
+// can send a pipeline too, but whose BEGIN and COMMIT those would not be) it is
+// BeginAsyncFunc's, a savepoint.
 func QueryRowAsync(ctx context.Context, db DB, scan func(pgx.Row) error, sql string, args ...any) error {
 	p, ok := db.(interface {
 		SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
 	})
-	if !ok {
+	if _, inTx := db.(pgx.Tx); inTx || !ok {
 		return BeginAsyncFunc(ctx, db, func(tx pgx.Tx) error { return scan(tx.QueryRow(ctx, sql, args...)) })
 	}
 	b := &pgx.Batch{}
