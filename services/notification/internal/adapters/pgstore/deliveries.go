@@ -95,7 +95,7 @@ FROM ins`,
 
 // unblockAfterCommit has the heads of lanes (subs[i], lanes[i]), where deliveries were just
 // inserted blocked behind a pending one, looked at again once the inserting transaction has
-// committed (postgres.AfterCommit), and unblocked if blocked (unblockHeads). The insert saw the
+// committed (postgres.AfterCommit), and unblocked if blocked (unblockHeadsSQL). The insert saw the
 // pending one still pending; if its success was recorded while the insert ran, the record
 // could not see the new delivery to unblock it, and only the look after the insert's commit
 // sees both. (RecordSuccesses and RecordAttempt look again after their own commit, for the
@@ -103,16 +103,16 @@ FROM ins`,
 // dispatcher's poll (UnblockDeliveries).
 func unblockAfterCommit(db postgres.DB, subs, lanes []string) {
 	if len(subs) > 0 {
-		postgres.AfterCommit(db, unblockHeads, subs, lanes)
+		postgres.AfterCommit(db, unblockHeadsSQL, subs, lanes)
 	}
 }
 
-// unblockHeads unblocks the head of each lane ($1[i], $2[i]) (its first pending delivery) if
+// unblockHeadsSQL unblocks the head of each lane ($1[i], $2[i]) (its first pending delivery) if
 // it is blocked, notifies the dispatchers if it did, and says how many it unblocked. It skips
 // a row locked by another transaction: one that unblocks it too (none other writes a blocked
 // pending delivery but a retry or replay by hand, which the poll mends). Taking the locks in
 // whatever order, it would risk a deadlock with another such statement.
-const unblockHeads = `WITH heads AS (
+const unblockHeadsSQL = `WITH heads AS (
     SELECT h.id
     FROM unnest($1::uuid[], $2::text[]) AS l (sub, lane),
          LATERAL (SELECT n.id, n.blocked FROM deliveries n
@@ -466,14 +466,14 @@ FROM upd`, ids, subs, tokens, started, statuses, latencies, errs, responses)
 // inserted behind it meanwhile may stay blocked until the dispatcher's next poll.
 var ErrLanesNotRechecked = errors.New("recorded, but the lanes were not looked at again")
 
-// unblockHeads runs unblockHeads on lanes (subs[i], lanes[i]) in a transaction of its own,
+// unblockHeads runs unblockHeadsSQL on lanes (subs[i], lanes[i]) in a transaction of its own,
 // which does not wait for the disk, and returns how many deliveries it unblocked.
 func (s *Store) unblockHeads(ctx context.Context, subs, lanes []string) (int, error) {
 	if len(subs) == 0 {
 		return 0, nil
 	}
 	var n int
-	err := postgres.QueryRowAsync(ctx, s.db, func(r pgx.Row) error { return r.Scan(&n, new(bool)) }, unblockHeads, subs, lanes)
+	err := postgres.QueryRowAsync(ctx, s.db, func(r pgx.Row) error { return r.Scan(&n, new(bool)) }, unblockHeadsSQL, subs, lanes)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrLanesNotRechecked, err)
 	}
