@@ -45,11 +45,20 @@ func QueryRowAsync(ctx context.Context, db DB, scan func(pgx.Row) error, sql str
 		return BeginAsyncFunc(ctx, db, func(tx pgx.Tx) error { return scan(tx.QueryRow(ctx, sql, args...)) })
 	}
 	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL synchronous_commit = off`)
 	b.Queue(sql, args...).QueryRow(scan)
-	b.Queue(`COMMIT`)
-	return p.SendBatch(ctx, b).Close()
+	return p.SendBatch(ctx, txPipeline("off", b)).Close()
+}
+
+// txPipeline is the statements of b in one transaction with synchronous_commit set to mode,
+// to send as one pipeline: BEGIN, the setting, b's statements, COMMIT. A statement that fails
+// aborts the transaction; the pool does not take back a connection left in one.
+func txPipeline(mode string, b *pgx.Batch) *pgx.Batch {
+	tx := &pgx.Batch{}
+	tx.Queue(`BEGIN`)
+	tx.Queue(`SET LOCAL synchronous_commit = ` + mode)
+	tx.QueuedQueries = append(tx.QueuedQueries, b.QueuedQueries...)
+	tx.Queue(`COMMIT`)
+	return tx
 }
 
 // BeginVisibleFirst runs fn in a transaction like pgx.BeginFunc, and like it returns nil only
@@ -93,21 +102,9 @@ func BeginVisibleFirst(ctx context.Context, db *pgxpool.Pool, fn func(tx pgx.Tx)
 	if err != nil || (!wrote && after.Len() == 0) {
 		return err // nothing written, nothing to wait for
 	}
-	if after.Len() == 0 {
-		// No arguments: one round trip in the simple protocol, three statements.
-		_, err = conn.Exec(ctx, `BEGIN; SET LOCAL synchronous_commit = on; SELECT pg_logical_emit_message(true, 'scoda.flush', ''); COMMIT`)
-	} else {
-		// One round trip too, as a pipeline. A statement that fails aborts the transaction;
-		// the pool does not take back a connection left in one.
-		b := &pgx.Batch{}
-		b.Queue(`BEGIN`)
-		b.Queue(`SET LOCAL synchronous_commit = on`)
-		b.QueuedQueries = append(b.QueuedQueries, after.QueuedQueries...)
-		b.Queue(`SELECT pg_logical_emit_message(true, 'scoda.flush', '')`)
-		b.Queue(`COMMIT`)
-		err = conn.SendBatch(ctx, b).Close()
-	}
-	if err != nil {
+	// One round trip: what fn queued, then the record that makes the commit wait for the flush.
+	after.Queue(`SELECT pg_logical_emit_message(true, 'scoda.flush', '')`)
+	if err := conn.SendBatch(ctx, txPipeline("on", after)).Close(); err != nil {
 		return fmt.Errorf("postgres: committed but not known to be on disk: %w", err)
 	}
 	return nil

@@ -253,11 +253,7 @@ func TestInsertMatchedDerivesIDsAndNotifiesHeads(t *testing.T) {
 	conn := listenDeliveries(t, pool)
 	matched := func(events ...string) int64 {
 		t.Helper()
-		ds := make([]pgstore.Matched, len(events))
-		for i, ev := range events {
-			ds[i] = pgstore.Matched{SubscriptionID: sub, Tenant: "acme", EventID: ev, EventType: "GTIN", Subject: box.Value,
-				Lane: "container:" + box.Value, Body: []byte(`{}`)}
-		}
+		ds := matchedOn(sub, box, events...)
 		var n int64
 		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) (err error) {
 			n, err = s.InsertMatched(ctx, tx, ds)
@@ -380,12 +376,8 @@ func laneRace(t *testing.T) (s *pgstore.Store, pool *pgxpool.Pool, sub string, h
 	ctx := t.Context()
 	box := pgstore.Key{Kind: pgstore.KindContainer, Value: "MSCU1234565"}
 	sub = rawSubscription(t, pool, "acme", "active", nil, box)
-	matched := func(ev string) []pgstore.Matched {
-		return []pgstore.Matched{{SubscriptionID: sub, Tenant: "acme", EventID: ev, EventType: "GTIN", Subject: box.Value,
-			Lane: "container:" + box.Value, Body: []byte(`{}`)}}
-	}
 	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		_, err := s.InsertMatched(ctx, tx, matched("head"))
+		_, err := s.InsertMatched(ctx, tx, matchedOn(sub, box, "head"))
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -396,7 +388,18 @@ func laneRace(t *testing.T) (s *pgstore.Store, pool *pgxpool.Pool, sub string, h
 		t.Fatalf("claimed %+v (%v), want the head", claims, err)
 	}
 	code := 204
-	return s, pool, sub, pgstore.Success{Claim: claims[0], Attempt: pgstore.Attempt{StartedAt: now, StatusCode: &code}}, matched("next")
+	return s, pool, sub, pgstore.Success{Claim: claims[0], Attempt: pgstore.Attempt{StartedAt: now, StatusCode: &code}}, matchedOn(sub, box, "next")
+}
+
+// matchedOn is a GTIN delivery of each of events to subscription sub of tenant acme, in the
+// lane of container box, in that order.
+func matchedOn(sub string, box pgstore.Key, events ...string) []pgstore.Matched {
+	ds := make([]pgstore.Matched, len(events))
+	for i, ev := range events {
+		ds[i] = pgstore.Matched{SubscriptionID: sub, Tenant: "acme", EventID: ev, EventType: "GTIN", Subject: box.Value,
+			Lane: "container:" + box.Value, Body: []byte(`{}`)}
+	}
+	return ds
 }
 
 // claimNext claims what is due and fails the test unless it is "next" alone.

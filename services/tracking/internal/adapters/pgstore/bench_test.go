@@ -5,9 +5,8 @@ import (
 	"testing"
 	"time"
 
-	trackingv1 "github.com/scodalabs/scoda/pkg/gen/scoda/tracking/v1"
-
 	"github.com/scodalabs/scoda/pkg/events"
+	trackingv1 "github.com/scodalabs/scoda/pkg/gen/scoda/tracking/v1"
 )
 
 // BenchmarkRecord stores history as the projector does: batches of 1,000 events with their
